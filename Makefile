@@ -1,0 +1,96 @@
+# The course's commands. Students: `make lab`. Everyone else: `make test`.
+# Every target that needs Python first runs `setup`, which is quick when nothing changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+LOCKS := requirements/course.lock requirements/dev.lock
+STAMP := $(VENV)/.setup-done
+KERNEL_NAME := mlops-course
+
+PORT ?= 8888
+HOST ?= 127.0.0.1
+LAB_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+NOTEBOOK_DIRS := notebooks solutions
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help setup lab test test-fast execute labs labs-check bench model lint format lock drift clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
+	  "The course needs Python >= 3.11 (onnxruntime 1.31 ships no wheel for %d.%d). " \
+	  "Install python3.11, or run: make setup PYTHON=python3.11" % v[:2])'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) $(LOCKS) pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --quiet --python $(PY) $(LOCKS)
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (mlops-course)" >/dev/null
+	@touch $@
+	@echo "setup: $(VENV) matches requirements/*.lock; kernel '$(KERNEL_NAME)' registered"
+
+setup: $(STAMP) ## Create .venv from the locks (idempotent)
+
+lab: setup ## Start JupyterLab on the course (PORT=8888)
+	$(VENV)/bin/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) $(ALLOW_ROOT) \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_course_tour.ipynb $(LAB_ARGS)
+
+test: setup labs-check ## Every check: unit tests, notebooks (nbval), labs
+	$(PY) -m pytest $(NBVAL_ARGS) --durations=15
+
+test-fast: setup ## Unit tests only (no notebooks)
+	$(PY) -m pytest tests -m "not slow"
+
+execute: setup ## Re-run notebooks in place to refresh their stored outputs (NB=path for one)
+	$(PY) -m mlops_course.notebooks execute $(or $(NB),$(NOTEBOOK_DIRS))
+
+labs: setup ## Regenerate labs/ from solutions/
+	$(PY) -m mlops_course.labs generate
+
+labs-check: setup ## Fail when labs/ is stale or was edited by hand
+	$(PY) -m mlops_course.labs check
+
+bench: setup ## Every benchmark in benchmarks/; JSON and plots go to benchmarks/results/
+	for script in benchmarks/*.py; do $(PY) "$$script"; done
+
+model: setup ## Rebuild models/ (trained artifacts and their cards) from code
+	$(PY) -m mlops_course.export all --out models
+
+lint: setup ## ruff on the package, tests and notebooks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: setup ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format src tests benchmarks
+
+lock: $(PY) ## Re-resolve requirements/*.lock from *.in, then environment.yml and binder/
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	cd requirements && ../$(UV) pip compile course.in -o course.lock --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
+	cd requirements && ../$(UV) pip compile dev.in -o dev.lock --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
+	$(PY) tools/sync_environments.py write
+
+drift: ## Install the newest releases in .venv-latest and run the tests (weekly CI job)
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/pip install --quiet uv==$(UV_VERSION)
+	sed -E 's/==.*//' requirements/course.in requirements/dev.in | grep -v '^-c' > .venv-latest/unpinned.txt
+	.venv-latest/bin/uv pip install --quiet --python .venv-latest/bin/python -r .venv-latest/unpinned.txt -e .
+	.venv-latest/bin/python -m pytest $(NBVAL_ARGS)
+
+clean: ## Remove the venv and caches (keeps notebooks and models)
+	rm -rf $(VENV) .venv-latest .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

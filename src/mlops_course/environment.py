@@ -1,0 +1,102 @@
+"""What is installed, and which optional tools this machine has (introduced in 00_course_tour)."""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.metadata
+import importlib.util
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+# The distributions the course is built on, in the order the lessons meet them.
+STACK = (
+    "numpy", "scikit-learn", "matplotlib", "tensorflow-cpu", "keras", "tf2onnx", "onnx",
+    "onnxruntime", "ai-edge-litert", "flask", "gunicorn", "jupyterlab", "otter-grader",
+)  # fmt: skip
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-\[\]]*)==([^\s;#]+)")
+
+
+def normalise(name: str) -> str:
+    """PEP 503 name normalisation: ``Scikit_Learn`` and ``scikit-learn`` are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_pins(lines: list[str]) -> dict[str, str]:
+    """``{name: version}`` from ``name==version`` lines; comments and ``# via`` notes skipped."""
+    pins = {}
+    for line in lines:
+        match = _PIN.match(line.strip())
+        if match:
+            pins[normalise(match[1])] = match[2]
+    return pins
+
+
+def stack_versions(names: tuple[str, ...] = STACK) -> dict[str, str | None]:
+    """Installed version of each distribution (None when it is not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    present: bool
+    detail: str
+    without_it: str
+
+
+def _run(command: list[str], timeout: float = 15) -> tuple[bool, str]:
+    if shutil.which(command[0]) is None:
+        return False, f"{command[0]} is not on PATH"
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, f"{command[0]} did not answer: {error}"
+    text = (done.stdout if done.returncode == 0 else done.stderr or done.stdout).strip().splitlines()
+    return done.returncode == 0, text[0] if text else f"exit status {done.returncode}"
+
+
+def _edgetpu_runtime() -> tuple[bool, str]:
+    try:
+        ctypes.CDLL("libedgetpu.so.1")
+    except OSError:
+        return False, "libedgetpu.so.1 cannot be loaded (no Edge TPU runtime)"
+    return True, "libedgetpu.so.1 loads"
+
+
+def _pycoral() -> tuple[bool, str]:
+    # PyPI's `pycoral` is an unrelated project; Google's has pycoral.utils.edgetpu.
+    try:
+        found = importlib.util.find_spec("pycoral.utils.edgetpu") is not None
+    except ModuleNotFoundError:
+        found = False
+    return found, "Google's pycoral imports" if found else "Google's pycoral is not installed"
+
+
+def optional_tools() -> list[Tool]:
+    """Probe the tools some lessons use; each says what a student can do without it."""
+    probes = [
+        ("Docker engine", _run(["docker", "info", "--format", "{{.ServerVersion}}"]),
+         "read and lint the Dockerfiles (08); CI builds and runs the images"),
+        ("kubectl", _run(["kubectl", "version", "--client"]),
+         "validate manifests against the API schemas offline (09)"),
+        ("edgetpu_compiler", _run(["edgetpu_compiler", "--version"]),
+         "run the Edge TPU preflight check and the CPU fallback (10)"),
+        ("Edge TPU runtime", _edgetpu_runtime(), "classify on the CPU with LiteRT (10)"),
+        ("pycoral", _pycoral(), "use the course's pycoral-style CPU interface (10)"),
+    ]  # fmt: skip
+    return [Tool(name, ok, detail, without) for name, (ok, detail), without in probes]
+
+
+def locked_versions(lock: Path, names: tuple[str, ...] = STACK) -> dict[str, str | None]:
+    """The versions ``lock`` pins for ``names``."""
+    pins = read_pins(lock.read_text().splitlines())
+    return {name: pins.get(normalise(name)) for name in names}

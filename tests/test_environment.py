@@ -1,0 +1,53 @@
+"""mlops_course.environment: pins, installed versions and optional-tool detection."""
+
+import os
+from pathlib import Path
+
+from mlops_course import environment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_read_pins_normalises_names_and_skips_notes():
+    lines = ["Scikit_Learn==1.9.1", "    # via foo", "# comment", "numpy==2.4.6 ; python_version>'3'"]
+    assert environment.read_pins(lines) == {"scikit-learn": "1.9.1", "numpy": "2.4.6"}
+
+
+def test_installed_stack_matches_the_lock():
+    locked = environment.locked_versions(ROOT / "requirements/course.lock")
+    assert environment.stack_versions() == locked
+
+
+def test_missing_distribution_is_none():
+    assert environment.stack_versions(("surely-not-installed-pkg",)) == {
+        "surely-not-installed-pkg": None
+    }
+
+
+def test_tools_absent_from_path_are_reported_with_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    tools = {tool.name: tool for tool in environment.optional_tools()}
+    for name in ("Docker engine", "kubectl", "edgetpu_compiler"):
+        assert not tools[name].present
+        assert "not on PATH" in tools[name].detail
+        assert tools[name].without_it
+
+
+def test_a_tool_on_path_is_detected_with_its_version(tmp_path, monkeypatch):
+    fake = tmp_path / "edgetpu_compiler"
+    fake.write_text("#!/bin/sh\necho 'Edge TPU Compiler version 16.0.384591198'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    tools = {tool.name: tool for tool in environment.optional_tools()}
+    assert tools["edgetpu_compiler"].present
+    assert tools["edgetpu_compiler"].detail == "Edge TPU Compiler version 16.0.384591198"
+
+
+def test_a_failing_tool_is_not_present(tmp_path, monkeypatch):
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    tools = {tool.name: tool for tool in environment.optional_tools()}
+    assert not tools["Docker engine"].present
+    assert "Cannot connect" in tools["Docker engine"].detail
