@@ -94,7 +94,11 @@ def check_executed_in_order(nb) -> list[str]:
 def check_asserts(nb) -> list[str]:
     """Correctness that nbval cannot compare exactly is asserted in the notebook itself."""
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    return [] if re.search(r"^\s*assert\b", code, re.M) else ["no assert: assert what the lesson shows"]
+    return (
+        []
+        if re.search(r"^\s*assert\b", code, re.M)
+        else ["no assert: assert what the lesson shows"]
+    )
 
 
 def check_links(nb, folder: Path) -> list[str]:

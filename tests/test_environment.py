@@ -9,7 +9,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_read_pins_normalises_names_and_skips_notes():
-    lines = ["Scikit_Learn==1.9.1", "    # via foo", "# comment", "numpy==2.4.6 ; python_version>'3'"]
+    lines = [
+        "Scikit_Learn==1.9.1",
+        "    # via foo",
+        "# comment",
+        "numpy==2.4.6 ; python_version>'3'",
+    ]
     assert environment.read_pins(lines) == {"scikit-learn": "1.9.1", "numpy": "2.4.6"}
 
 

@@ -37,7 +37,9 @@ def test_lock_conda_and_binder_agree():
 def test_lock_pins_every_package_exactly():
     lines = [ln for ln in (ROOT / "requirements/course.lock").read_text().splitlines()]
     packages = [ln for ln in lines if ln and not ln.startswith((" ", "#"))]
-    assert packages and all("==" in ln for ln in packages), "every locked line must be name==version"
+    assert packages and all("==" in ln for ln in packages), (
+        "every locked line must be name==version"
+    )
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,11 @@ def nbval(path: Path) -> subprocess.CompletedProcess:
 @pytest.fixture
 def executed(tmp_path: Path) -> Path:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         new_code_cell("theta = [0.5, 2.0]\naccuracy = 0.973"),
         new_code_cell("assert accuracy >= 0.96\nprint(f'accuracy {accuracy:.3f}')"),

@@ -1,13 +1,12 @@
-"""Every lesson and lab follows the notebook conventions; each rule is shown to catch a violation."""
+"""Lessons and labs follow the notebook conventions; each rule is shown to catch a violation."""
 
 import subprocess
 from pathlib import Path
 
 import nbformat
+import notebook_style as style
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-import notebook_style as style
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -33,10 +32,14 @@ def test_template_has_the_lesson_skeleton():
 def test_no_stray_notebooks():
     tracked = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.ipynb"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     stray = [
-        p for p in tracked
+        p
+        for p in tracked
         if Path(p).parent.name not in {"notebooks", "solutions", "labs"}
         or "checkpoint" in p
         or (not style.NAME.match(Path(p).name) and Path(p).name != "_template.ipynb")

@@ -52,7 +52,9 @@ def differences(root: Path) -> list[str]:
             problems.append(f"{label}: Python {python}, the lock is for {PYTHON_VERSION}")
         for name in sorted(want.keys() | got.keys()):
             if want.get(name) != got.get(name):
-                problems.append(f"{label}: {name} {got.get(name)} but the lock has {want.get(name)}")
+                problems.append(
+                    f"{label}: {name} {got.get(name)} but the lock has {want.get(name)}"
+                )
     return problems
 
 

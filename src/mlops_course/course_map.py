@@ -46,7 +46,9 @@ def course_map_markdown(root: Path) -> str:
     for lesson in LESSONS:
         has_notebook = (root / "notebooks" / lesson.notebook).is_file()
         has_lab = (root / "labs" / lesson.lab).is_file()
-        title = f"[{lesson.title}]({lesson.notebook})" if has_notebook else f"{lesson.title} (coming)"
+        title = (
+            f"[{lesson.title}]({lesson.notebook})" if has_notebook else f"{lesson.title} (coming)"
+        )
         lab = f"[lab](../labs/{lesson.lab})" if has_lab else "—"
         rows.append(f"| {lesson.number:02d} | {title} | {lesson.learn} | {lab} |")
     return "\n".join(rows)

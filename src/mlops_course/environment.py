@@ -60,7 +60,9 @@ def _run(command: list[str], timeout: float = 15) -> tuple[bool, str]:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as error:
         return False, f"{command[0]} did not answer: {error}"
-    text = (done.stdout if done.returncode == 0 else done.stderr or done.stdout).strip().splitlines()
+    text = (
+        (done.stdout if done.returncode == 0 else done.stderr or done.stdout).strip().splitlines()
+    )
     return done.returncode == 0, text[0] if text else f"exit status {done.returncode}"
 
 

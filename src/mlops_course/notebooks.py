@@ -59,7 +59,9 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def execute_notebook(path: Path, *, write: bool = True, timeout: int = CELL_TIMEOUT_S) -> NotebookRun:
+def execute_notebook(
+    path: Path, *, write: bool = True, timeout: int = CELL_TIMEOUT_S
+) -> NotebookRun:
     """Run every cell of ``path`` top to bottom in a new kernel, started in the notebook's folder.
 
     With ``write=True`` the outputs are saved back into the file, but only after all cells ran.
