@@ -94,3 +94,19 @@ def test_repo2docker_check_fails_without_binder_folder(tmp_path: Path):
         shutil.copy(ROOT / name, tmp_path / name)
     with pytest.raises(AssertionError):
         assert_uses_binder_folder(repo2docker_dockerfile(tmp_path))
+
+
+def test_venv_is_exactly_the_locks():
+    """Two installs from the locks give the same `pip freeze`: nothing more, nothing less."""
+    from importlib.metadata import distributions
+
+    from mlops_course.environment import normalise, read_pins
+
+    locked = {}
+    for lock in ("course.lock", "dev.lock"):
+        locked |= read_pins((ROOT / "requirements" / lock).read_text().splitlines())
+    installed = {normalise(d.metadata["Name"]): d.version for d in distributions()}
+    installed.pop("mlops-course")  # the editable package itself
+    if "pip" not in locked:  # the venv's own bootstrap, not a project dependency
+        installed.pop("pip", None)
+    assert installed == locked
