@@ -1,0 +1,133 @@
+"""Run exported models without TensorFlow: ONNX Runtime for ``.onnx``, LiteRT for ``.tflite``.
+
+Both runners take float32 inputs and return float32 outputs, whatever the file stores inside:
+a full-integer TFLite model gets its input quantized and its output dequantized with the
+scale and zero point stored in the file. Thread counts are explicit, so latency measurements
+and servers behave the same on a laptop and on a shared CI machine.
+
+Introduced in notebooks/05_train_and_export.ipynb (ONNX) and 06_optimize_models.ipynb (TFLite).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class Runner(Protocol):
+    """What the benchmarks, tests and server need from a loaded model."""
+
+    path: Path
+    input_name: str
+
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def onnx_session(path: str | Path, threads: int = 1):
+    """An ``onnxruntime.InferenceSession`` on the CPU with explicit thread counts.
+
+    Introduced in notebooks/05_train_and_export.ipynb.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # warnings from graph optimisers are not the student's business
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxRunner:
+    """Run a single-input, single-output ONNX model. Introduced in 05_train_and_export."""
+
+    def __init__(self, path: str | Path, threads: int = 1) -> None:
+        self.path = Path(path)
+        self.session = onnx_session(self.path, threads)
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1:
+            raise ValueError(f"{self.path}: expected one input, found {[i.name for i in inputs]}")
+        self.input_name = inputs[0].name
+        self.output_name = outputs[0].name
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs of the first output tensor for the batch ``x``."""
+        feed = {self.input_name: np.ascontiguousarray(x, dtype=np.float32)}
+        return self.session.run([self.output_name], feed)[0]
+
+
+def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
+    """Real values → integers: ``round(x / scale) + zero_point``, clipped to the dtype's range.
+
+    Introduced in notebooks/06_optimize_models.ipynb (the math itself is lesson 04's).
+    """
+    info = np.iinfo(dtype)
+    q = np.round(np.asarray(x, dtype=np.float32) / scale) + zero_point
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Integers → real values: ``scale * (q - zero_point)`` as float32."""
+    return (scale * (q.astype(np.float32) - zero_point)).astype(np.float32)
+
+
+class TfliteRunner:
+    """Run a ``.tflite`` model with ``ai_edge_litert``'s interpreter (any batch size).
+
+    Introduced in notebooks/06_optimize_models.ipynb. Integer inputs and outputs are
+    (de)quantized here with the parameters stored in the model.
+    """
+
+    def __init__(self, path: str | Path, threads: int = 1) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        self.interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        self.input_name = self._input["name"]
+        self.input_dtype = np.dtype(self._input["dtype"])
+        self.output_dtype = np.dtype(self._output["dtype"])
+        self._batch = int(self._input["shape"][0])
+
+    def input_quantization(self) -> tuple[float, int]:
+        """(scale, zero_point) of the input; (0.0, 0) for a float input."""
+        scale, zero_point = self._input["quantization"]
+        return float(scale), int(zero_point)
+
+    def output_quantization(self) -> tuple[float, int]:
+        """(scale, zero_point) of the output; (0.0, 0) for a float output."""
+        scale, zero_point = self.interpreter.get_output_details()[0]["quantization"]
+        return float(scale), int(zero_point)
+
+    def _resize(self, batch: int) -> None:
+        if batch != self._batch:
+            shape = [batch, *self._input["shape"][1:]]
+            self.interpreter.resize_tensor_input(self._input["index"], shape)
+            self.interpreter.allocate_tensors()
+            self._batch = batch
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Float32 outputs for the float32 batch ``x``."""
+        x = np.asarray(x, dtype=np.float32)
+        self._resize(len(x))
+        if self.input_dtype.kind in "iu":
+            x = quantize(x, *self.input_quantization(), self.input_dtype)
+        self.interpreter.set_tensor(self._input["index"], np.ascontiguousarray(x))
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self._output["index"])
+        if self.output_dtype.kind in "iu":
+            return dequantize(y, *self.output_quantization())
+        return y.astype(np.float32, copy=True)
+
+
+def load_runner(path: str | Path, threads: int = 1) -> OnnxRunner | TfliteRunner:
+    """An ONNX or TFLite runner chosen by the file's suffix. Introduced in 06_optimize_models."""
+    suffix = Path(path).suffix
+    if suffix == ".onnx":
+        return OnnxRunner(path, threads)
+    if suffix == ".tflite":
+        return TfliteRunner(path, threads)
+    raise ValueError(f"{path}: unknown model format {suffix!r} (expected .onnx or .tflite)")
