@@ -618,24 +618,20 @@ def export_diabetes(out: str | Path, version: int = 1, seed: int = 0, log=print)
 # --- command line -------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
+def _whole_number(minimum: int):
+    """An argparse type: a whole number >= ``minimum``, with a readable error otherwise."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            got = text if value is None else value
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {got!r}")
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
+    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -649,11 +645,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "target", choices=("all", "digits", "diabetes"), help="which model(s) to build"
     )
     parser.add_argument("--out", type=Path, required=True, help="model repository folder")
-    parser.add_argument("--version", type=_positive_int, default=1, help="version folder (>= 1)")
-    parser.add_argument("--seed", type=_seed, default=0, help="training seed (default 0)")
+    parser.add_argument("--version", type=_whole_number(1), default=1, help="version folder (>= 1)")
+    parser.add_argument("--seed", type=_whole_number(0), default=0, help="training seed")
     parser.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=_whole_number(1),
         default=DEFAULT_EPOCHS,
         help=f"digits CNN epochs (default {DEFAULT_EPOCHS})",
     )
