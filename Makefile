@@ -23,7 +23,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOK_DIRS := notebooks solutions
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-fast execute labs labs-check bench model lint format lock drift clean
+.PHONY: help setup lab test test-fast execute labs labs-check bench model serve lint format lock drift clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,15 @@ bench: setup ## Every benchmark in benchmarks/; JSON and plots go to benchmarks/
 
 model: setup ## Rebuild models/ (trained artifacts and their cards) from code
 	$(PY) -m mlops_course.export all --out models
+
+# `make serve` listens on 8000 unless PORT is given (`make serve PORT=9000` or `PORT=9000 make serve`);
+# PORT's Makefile default (8888) belongs to `make lab`.
+SERVE_PORT = $(if $(filter file,$(origin PORT)),8000,$(PORT))
+MODEL_REPOSITORY ?= models
+
+serve: setup ## Run the model server under gunicorn on HOST:PORT (127.0.0.1:8000), MODEL_REPOSITORY=models
+	MODEL_REPOSITORY="$(MODEL_REPOSITORY)" $(VENV)/bin/gunicorn -c python:mlops_course.serving.gunicorn_conf \
+	  --bind $(HOST):$(SERVE_PORT) mlops_course.serving.wsgi:app
 
 lint: setup ## ruff on the package, tests and notebooks
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from mlops_course.data import load_diabetes_split, load_digits_split, preprocess_digits
+from mlops_course.data import load_diabetes_split, preprocess_digits
 from mlops_course.model_card import read_card, verify_files
 from mlops_course.runtime import OnnxRunner, TfliteRunner, load_runner
 
@@ -20,11 +20,6 @@ MODELS = ROOT / "models"
 CARDS = sorted(MODELS.glob("*/*/card.json"))
 DIGITS = MODELS / "digits" / "1"
 DIABETES = MODELS / "diabetes" / "1"
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits_split()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,51 @@
+"""The server's settings: one frozen dataclass, read from the environment for gunicorn.
+
+Introduced in notebooks/07_serving_with_flask.ipynb.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """Limits and runtime settings; every limit exists so bad input cannot exhaust the server."""
+
+    model_repository: Path = Path("models")
+    default_model: str = "digits"
+    max_content_length: int = 4 * 1024 * 1024  # bytes per request body; larger → 413
+    max_batch: int = 256  # instances per request; larger → 400
+    max_image_pixels: int = 4_000_000  # width × height of an upload, checked before decoding
+    threads: int = 1  # ONNX Runtime intra-op threads per model (per gunicorn worker)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_repository", Path(self.model_repository))
+        for name in ("max_content_length", "max_batch", "max_image_pixels", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+#: environment variable → field; e.g. ``MAX_BATCH=64 make serve``.
+ENVIRONMENT = {
+    "MODEL_REPOSITORY": "model_repository",
+    "DEFAULT_MODEL": "default_model",
+    "MAX_CONTENT_LENGTH": "max_content_length",
+    "MAX_BATCH": "max_batch",
+    "MAX_IMAGE_PIXELS": "max_image_pixels",
+    "ORT_THREADS": "threads",
+}
+
+
+def config_from_env(environ: dict[str, str] | None = None) -> ServingConfig:
+    """A :class:`ServingConfig` with the defaults overridden by ``ENVIRONMENT`` variables."""
+    environ = os.environ if environ is None else environ
+    types = {f.name: f.type for f in fields(ServingConfig)}
+    changes: dict = {}
+    for variable, name in ENVIRONMENT.items():
+        if variable in environ:
+            value = environ[variable]
+            changes[name] = int(value) if types[name] == "int" else value
+    return replace(ServingConfig(), **changes)

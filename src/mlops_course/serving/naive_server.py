@@ -1,0 +1,68 @@
+"""The seed articles' way to serve a model, kept only to measure why it is wrong. Do not deploy.
+
+It does what the seeds do: the Flask development server, the Keras model loaded from disk
+inside the request handler (on every request), ``model.predict`` on whatever JSON arrives, no
+validation. The seeds also pass ``debug=True``, which turns every uncaught error into an
+interactive Python console in the browser: anyone who can reach the port can run code on the
+machine. That part is left out here on purpose; the lesson explains it instead.
+
+``python -m mlops_course.serving.naive_server --port 5000 --model digits.keras`` (trains a
+one-epoch Keras CNN into ``--model`` first when the file does not exist; needs TensorFlow).
+
+Introduced in notebooks/07_serving_with_flask.ipynb; ``benchmarks/serving.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+MODEL_PATH = Path("digits.keras")
+
+
+@app.get("/")
+def home():
+    return "naive digits server (seed style)"
+
+
+@app.post("/predict")
+def predict():
+    import tensorflow as tf
+
+    model = tf.keras.models.load_model(MODEL_PATH)  # the mistake: loaded again on every request
+    x = np.array(request.json["instances"])  # the other mistake: no checks at all
+    y = model.predict(x, verbose=0)
+    return jsonify(predictions=y.tolist())
+
+
+def make_keras_model(path: Path, epochs: int = 1, seed: int = 0) -> Path:
+    """Train the course CNN briefly and save it as ``.keras`` (what the seeds' server loads)."""
+    from mlops_course.data import load_digits_split
+    from mlops_course.export import train_digits_cnn
+
+    model, _ = train_digits_cnn(load_digits_split(), seed=seed, epochs=epochs)
+    model.save(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    global MODEL_PATH
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--model", type=Path, default=MODEL_PATH)
+    args = parser.parse_args(argv)
+    MODEL_PATH = args.model
+    from mlops_course.export import import_tensorflow
+
+    import_tensorflow()  # quietly, before the first request
+    if not MODEL_PATH.exists():
+        make_keras_model(MODEL_PATH)
+    app.run(host="127.0.0.1", port=args.port)  # the development server; the seeds add debug=True
+
+
+if __name__ == "__main__":
+    main()
