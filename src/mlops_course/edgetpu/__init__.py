@@ -1,0 +1,57 @@
+"""The Edge TPU path: full-int8 conversion, a preflight check, the compiler, pycoral-style classify.
+
+- :mod:`~mlops_course.edgetpu.convert`: a Keras model → full-int8, batch-1 ``.tflite``
+  (TensorFlow is imported only there, and only when called);
+- :mod:`~mlops_course.edgetpu.preflight`: would this ``.tflite`` map onto the Edge TPU?
+  (``python -m mlops_course.edgetpu preflight MODEL.tflite``);
+- :mod:`~mlops_course.edgetpu.compiler`: run the real ``edgetpu_compiler`` (on PATH or in the
+  course's Docker image) or print the exact commands; never a fake compiled file;
+- :mod:`~mlops_course.edgetpu.classify`: ``make_interpreter`` / ``get_classes`` in pycoral's
+  style, on the Edge TPU when pycoral and its delegate exist, else on the CPU with LiteRT.
+
+Introduced in notebooks/10_edge_tpu.ipynb.
+"""
+
+from mlops_course.edgetpu.classify import (
+    Backend,
+    Class,
+    backend_of,
+    classify_image,
+    edgetpu_support,
+    get_classes,
+    get_scores,
+    inference_times_ms,
+    make_interpreter,
+    set_input,
+)
+from mlops_course.edgetpu.compiler import (
+    CompileLog,
+    CompileResult,
+    compile_commands,
+    compile_model,
+    find_compiler,
+    parse_compiler_log,
+)
+from mlops_course.edgetpu.preflight import Preflight, PreflightError, preflight
+
+__all__ = [
+    "Backend",
+    "Class",
+    "CompileLog",
+    "CompileResult",
+    "Preflight",
+    "PreflightError",
+    "backend_of",
+    "classify_image",
+    "compile_commands",
+    "compile_model",
+    "edgetpu_support",
+    "find_compiler",
+    "get_classes",
+    "get_scores",
+    "inference_times_ms",
+    "make_interpreter",
+    "parse_compiler_log",
+    "preflight",
+    "set_input",
+]

@@ -1,0 +1,55 @@
+"""``python -m mlops_course.edgetpu``: preflight a model, or compile it where a compiler exists.
+
+    python -m mlops_course.edgetpu preflight MODEL.tflite   # exit 0 compatible, 1 not, 2 unreadable
+    python -m mlops_course.edgetpu compile MODEL.tflite     # exit 0 compiled, 1 failed,
+                                                            # 3 no compiler here (commands printed)
+
+Introduced in notebooks/10_edge_tpu.ipynb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mlops_course.edgetpu.compiler import IMAGE, compile_model
+from mlops_course.edgetpu.preflight import PreflightError, preflight
+
+EXIT_COMPATIBLE, EXIT_NOT_COMPATIBLE, EXIT_UNREADABLE, EXIT_NO_COMPILER = 0, 1, 2, 3
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlops_course.edgetpu",
+        description="Check a TFLite model against the Edge TPU's documented requirements, "
+        "or compile it with edgetpu_compiler where one exists.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("preflight", help="print the per-operator table and a verdict")
+    check.add_argument("model", help="a .tflite file")
+    build = commands.add_parser("compile", help="run edgetpu_compiler (PATH or Docker image)")
+    build.add_argument("model", help="a .tflite file")
+    build.add_argument("--image", default=IMAGE, help=f"compiler image (default {IMAGE})")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (see the module docstring)."""
+    args = parse_args(argv)
+    try:
+        report = preflight(args.model)
+    except PreflightError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.command == "preflight":
+        print(report.table())
+        return EXIT_COMPATIBLE if report.compatible else EXIT_NOT_COMPATIBLE
+    result = compile_model(args.model, image=args.image)
+    print(result.summary())
+    if not result.ran:
+        return EXIT_NO_COMPILER
+    return EXIT_COMPATIBLE if result.output is not None else EXIT_NOT_COMPATIBLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
