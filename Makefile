@@ -12,6 +12,9 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
 LOCKS := requirements/course.lock requirements/dev.lock
 STAMP := $(VENV)/.setup-done
+# checkov cannot share the course's pins (it needs packaging<24), so it lives in its own venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.setup-done
 KERNEL_NAME := mlops-course
 
 PORT ?= 8888
@@ -42,7 +45,12 @@ $(STAMP): $(PY) $(LOCKS) pyproject.toml
 	@touch $@
 	@echo "setup: $(VENV) matches requirements/*.lock; kernel '$(KERNEL_NAME)' registered"
 
-setup: $(STAMP) ## Create .venv from the locks (idempotent)
+$(CHECKOV_STAMP): $(PY) requirements/checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --python $(CHECKOV_VENV)/bin/python requirements/checkov.lock
+	@touch $@
+
+setup: $(STAMP) $(CHECKOV_STAMP) ## Create .venv (and .venv-checkov) from the locks (idempotent)
 
 lab: setup ## Start JupyterLab on the course (PORT=8888)
 	$(VENV)/bin/jupyter lab --no-browser --ip=$(HOST) --port=$(PORT) $(ALLOW_ROOT) \
@@ -92,6 +100,8 @@ lock: $(PY) ## Re-resolve requirements/*.lock from *.in, then environment.yml an
 	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
 	cd requirements && ../$(UV) pip compile dev.in -o dev.lock --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
+	cd requirements && ../$(UV) pip compile checkov.in -o checkov.lock --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
 	$(PY) tools/sync_environments.py write
 
 drift: ## Install the newest releases in .venv-latest and run the tests (weekly CI job)
@@ -102,4 +112,4 @@ drift: ## Install the newest releases in .venv-latest and run the tests (weekly 
 	.venv-latest/bin/python -m pytest $(NBVAL_ARGS)
 
 clean: ## Remove the venv and caches (keeps notebooks and models)
-	rm -rf $(VENV) .venv-latest .pytest_cache .ruff_cache .hypothesis build src/*.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-latest .pytest_cache .ruff_cache .hypothesis build src/*.egg-info

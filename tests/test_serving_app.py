@@ -325,3 +325,28 @@ def test_settings_come_from_the_environment():
     assert config_from_env({}) == ServingConfig()
     with pytest.raises(ValueError, match="max_batch"):
         ServingConfig(max_batch=0)
+
+
+def two_versions_of_diabetes(root: Path) -> Path:
+    """``root/diabetes`` with versions 1 and 2 (the same files, version 2's card renumbered)."""
+    shutil.copytree(MODELS / "diabetes" / "1", root / "diabetes" / "1")
+    shutil.copytree(MODELS / "diabetes" / "1", root / "diabetes" / "2")
+    card = root / "diabetes" / "2" / "card.json"
+    card.write_text(card.read_text().replace('"version": 1', '"version": 2'))
+    return root
+
+
+def test_a_pinned_version_is_what_unversioned_requests_get(tmp_path):
+    root = two_versions_of_diabetes(tmp_path)
+    newest = create_app(root, default_model="diabetes").test_client()
+    pinned = create_app(root, default_model="diabetes", default_version=1).test_client()
+    x = {"inputs": [{"name": "features", "shape": [1, 10], "datatype": "FP32", "data": [0.0] * 10}]}
+    assert newest.post("/v2/models/diabetes/infer", json=x).get_json()["model_version"] == "2"
+    assert pinned.post("/v2/models/diabetes/infer", json=x).get_json()["model_version"] == "1"
+    with pytest.raises(RepositoryError, match=r"pinned diabetes/3 is not in .* \[1, 2\]"):
+        create_app(root, default_model="diabetes", default_version=3)
+
+
+def test_the_pin_comes_from_the_environment():
+    assert config_from_env({"DEFAULT_MODEL_VERSION": "2"}).default_version == 2
+    assert config_from_env({}).default_version is None

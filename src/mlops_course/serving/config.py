@@ -16,6 +16,9 @@ class ServingConfig:
 
     model_repository: Path = Path("models")
     default_model: str = "digits"
+    # Pins the version of ``default_model`` that requests without a version get (default: the
+    # newest). A Deployment sets it, so a canary can serve version 2 from the same image.
+    default_version: int | None = None
     max_content_length: int = 4 * 1024 * 1024  # bytes per request body; larger → 413
     max_batch: int = 256  # instances per request; larger → 400
     max_image_pixels: int = 4_000_000  # width × height of an upload, checked before decoding
@@ -32,6 +35,7 @@ class ServingConfig:
 ENVIRONMENT = {
     "MODEL_REPOSITORY": "model_repository",
     "DEFAULT_MODEL": "default_model",
+    "DEFAULT_MODEL_VERSION": "default_version",
     "MAX_CONTENT_LENGTH": "max_content_length",
     "MAX_BATCH": "max_batch",
     "MAX_IMAGE_PIXELS": "max_image_pixels",
@@ -47,5 +51,5 @@ def config_from_env(environ: dict[str, str] | None = None) -> ServingConfig:
     for variable, name in ENVIRONMENT.items():
         if variable in environ:
             value = environ[variable]
-            changes[name] = int(value) if types[name] == "int" else value
+            changes[name] = int(value) if types[name].startswith("int") else value
     return replace(ServingConfig(), **changes)

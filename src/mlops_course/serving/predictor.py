@@ -121,7 +121,9 @@ def load_version(folder: Path, threads: int = 1) -> LoadedModel:
 class ModelRepository:
     """Every version of every model under ``root``, loaded once. Introduced in lesson 07."""
 
-    def __init__(self, root: str | Path, threads: int = 1) -> None:
+    def __init__(
+        self, root: str | Path, threads: int = 1, pinned: dict[str, int] | None = None
+    ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise RepositoryError(f"model repository {self.root} is not a folder")
@@ -134,6 +136,13 @@ class ModelRepository:
             log.info("loaded %s/%s from %s", model.name, model.version, card.parent)
         if not self.models:
             raise RepositoryError(f"no <name>/<version>/card.json under {self.root}")
+        self.pinned = dict(pinned or {})
+        for name, version in self.pinned.items():
+            if version not in self.models.get(name, {}):
+                raise RepositoryError(
+                    f"pinned {name}/{version} is not in {self.root} "
+                    f"(it has {sorted(self.models.get(name, {}))})"
+                )
 
     def names(self) -> list[str]:
         """Model names, sorted."""
@@ -146,10 +155,10 @@ class ModelRepository:
         return sorted(self.models[name])
 
     def get(self, name: str, version: str | int | None = None) -> LoadedModel:
-        """``name`` at ``version`` (default: the newest); 404 for an unknown name or version."""
+        """``name`` at ``version`` (default: the pinned one, else the newest); 404 when unknown."""
         versions = self.versions(name)
         if version is None or version == "":
-            return self.models[name][versions[-1]]
+            return self.models[name][self.pinned.get(name, versions[-1])]
         if not _is_number(str(version)) or int(version) not in versions:
             raise NotFound(
                 f"model {name!r} has no version {str(version)[:20]!r}; versions: {versions}"
