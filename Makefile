@@ -26,7 +26,8 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOK_DIRS := notebooks solutions
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-fast execute labs labs-check bench model serve lint format lock drift clean
+.PHONY: help setup lab test test-fast execute labs labs-check bench model serve docker-build docker-test \
+  lint format lock drift clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -86,6 +87,20 @@ serve: setup ## Run the model server under gunicorn on HOST:PORT (127.0.0.1:8000
 	MODEL_REPOSITORY="$(MODEL_REPOSITORY)" $(VENV)/bin/gunicorn -c python:mlops_course.serving.gunicorn_conf \
 	  --bind $(HOST):$(SERVE_PORT) mlops_course.serving.wsgi:app
 
+# Images are tagged with the course version; BuildKit reads docker/serving/Dockerfile.dockerignore.
+DOCKER ?= docker
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DOCKER_BUILD := DOCKER_BUILDKIT=1 $(DOCKER) build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION)
+
+docker-build: ## Build the serving and course images: mlops-course/{serving,course}:VERSION
+	$(DOCKER_BUILD) -f docker/serving/Dockerfile -t mlops-course/serving:$(VERSION) .
+	$(DOCKER_BUILD) -f docker/course/Dockerfile -t mlops-course/course:$(VERSION) .
+	$(DOCKER) images mlops-course/serving:$(VERSION)
+
+docker-test: setup ## Lint, build, run, publish to a local registry, and nbval inside the course image
+	$(PY) -m pytest tests/test_docker.py -v -rs
+
 lint: setup ## ruff on the package, tests and notebooks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check src tests benchmarks
@@ -99,6 +114,8 @@ lock: $(PY) ## Re-resolve requirements/*.lock from *.in, then environment.yml an
 	cd requirements && ../$(UV) pip compile course.in -o course.lock --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
 	cd requirements && ../$(UV) pip compile dev.in -o dev.lock --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
+	cd requirements && ../$(UV) pip compile serving.in -o serving.lock --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
 	cd requirements && ../$(UV) pip compile checkov.in -o checkov.lock --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --no-header --quiet

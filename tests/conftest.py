@@ -1,5 +1,6 @@
 """Fixtures shared by several test modules."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,19 @@ def digits():
 def reference():
     """In-process ONNX Runtime on the committed digits model: what the server must agree with."""
     return OnnxRunner(MODELS / "digits" / "1" / "model.onnx")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A Docker engine, or a skip saying why there is none (a failure when ``REQUIRE_DOCKER=1``).
+
+    CI sets ``REQUIRE_DOCKER=1`` after starting an engine, so a broken engine cannot pass as a skip.
+    """
+    from mlops_course.containers import DockerUnavailable, engine
+
+    try:
+        return engine()
+    except DockerUnavailable as error:
+        if os.environ.get("REQUIRE_DOCKER") == "1":
+            pytest.fail(f"REQUIRE_DOCKER=1 but {error}")
+        pytest.skip(f"{error}; start Docker to run this (CI does)")

@@ -350,3 +350,12 @@ def test_a_pinned_version_is_what_unversioned_requests_get(tmp_path):
 def test_the_pin_comes_from_the_environment():
     assert config_from_env({"DEFAULT_MODEL_VERSION": "2"}).default_version == 2
     assert config_from_env({}).default_version is None
+
+
+def test_providers_come_from_the_environment_and_must_exist():
+    config = config_from_env({"ORT_PROVIDERS": "CUDAExecutionProvider, CPUExecutionProvider"})
+    assert config.providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
+    with pytest.raises(ValueError, match="at least one"):
+        config_from_env({"ORT_PROVIDERS": " , "})
+    with pytest.raises(ValueError, match=r"has no \['NoSuchExecutionProvider'\]"):
+        create_app(MODELS, providers=("NoSuchExecutionProvider", "CPUExecutionProvider"))

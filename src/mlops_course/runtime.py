@@ -25,26 +25,38 @@ class Runner(Protocol):
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
 
-def onnx_session(path: str | Path, threads: int = 1):
-    """An ``onnxruntime.InferenceSession`` on the CPU with explicit thread counts.
+CPU = ("CPUExecutionProvider",)
 
-    Introduced in notebooks/05_train_and_export.ipynb.
+
+def onnx_session(path: str | Path, threads: int = 1, providers: tuple[str, ...] = CPU):
+    """An ``onnxruntime.InferenceSession`` with explicit providers and thread counts.
+
+    Introduced in notebooks/05_train_and_export.ipynb. Providers other than the CPU one must be
+    compiled into the installed onnxruntime (e.g. ``CUDAExecutionProvider`` in onnxruntime-gpu).
     """
     import onnxruntime as ort
 
+    missing = sorted(set(providers) - set(ort.get_available_providers()))
+    if missing:
+        raise ValueError(
+            f"onnxruntime {ort.__version__} has no {missing}; "
+            f"it has {ort.get_available_providers()}"
+        )
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings from graph optimisers are not the student's business
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), options, providers=list(providers))
 
 
 class OnnxRunner:
     """Run a single-input, single-output ONNX model. Introduced in 05_train_and_export."""
 
-    def __init__(self, path: str | Path, threads: int = 1) -> None:
+    def __init__(
+        self, path: str | Path, threads: int = 1, providers: tuple[str, ...] = CPU
+    ) -> None:
         self.path = Path(path)
-        self.session = onnx_session(self.path, threads)
+        self.session = onnx_session(self.path, threads, providers)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1:
             raise ValueError(f"{self.path}: expected one input, found {[i.name for i in inputs]}")

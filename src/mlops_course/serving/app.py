@@ -45,8 +45,10 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_content_length
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    pinned = {} if config.default_version is None else {config.default_model: config.default_version}
-    repository = ModelRepository(config.model_repository, config.threads, pinned)
+    pinned = (
+        {} if config.default_version is None else {config.default_model: config.default_version}
+    )
+    repository = ModelRepository(config.model_repository, config.threads, pinned, config.providers)
     state = ServingState(config, repository, Metrics())
     app.extensions["serving"] = state
     register_error_handlers(app)

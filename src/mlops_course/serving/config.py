@@ -23,12 +23,16 @@ class ServingConfig:
     max_batch: int = 256  # instances per request; larger → 400
     max_image_pixels: int = 4_000_000  # width × height of an upload, checked before decoding
     threads: int = 1  # ONNX Runtime intra-op threads per model (per gunicorn worker)
+    # ONNX Runtime execution providers in order of preference; the GPU image asks for CUDA first.
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_repository", Path(self.model_repository))
         for name in ("max_content_length", "max_batch", "max_image_pixels", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.providers:
+            raise ValueError("providers must name at least one ONNX Runtime execution provider")
 
 
 #: environment variable → field; e.g. ``MAX_BATCH=64 make serve``.
@@ -40,6 +44,7 @@ ENVIRONMENT = {
     "MAX_BATCH": "max_batch",
     "MAX_IMAGE_PIXELS": "max_image_pixels",
     "ORT_THREADS": "threads",
+    "ORT_PROVIDERS": "providers",  # comma-separated: CUDAExecutionProvider,CPUExecutionProvider
 }
 
 
@@ -51,5 +56,10 @@ def config_from_env(environ: dict[str, str] | None = None) -> ServingConfig:
     for variable, name in ENVIRONMENT.items():
         if variable in environ:
             value = environ[variable]
-            changes[name] = int(value) if types[name].startswith("int") else value
+            if types[name].startswith("int"):
+                changes[name] = int(value)
+            elif types[name].startswith("tuple"):
+                changes[name] = tuple(part.strip() for part in value.split(",") if part.strip())
+            else:
+                changes[name] = value
     return replace(ServingConfig(), **changes)

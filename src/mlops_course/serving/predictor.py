@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mlops_course.model_card import ModelCard, TensorInfo, read_card, verify_files
-from mlops_course.runtime import OnnxRunner
+from mlops_course.runtime import CPU, OnnxRunner
 from mlops_course.serving.errors import ApiError, NotFound, PayloadTooLarge
 
 log = logging.getLogger("mlops_course.serving")
@@ -103,7 +103,7 @@ class LoadedModel:
         return self.runner.predict(x)
 
 
-def load_version(folder: Path, threads: int = 1) -> LoadedModel:
+def load_version(folder: Path, threads: int = 1, providers: tuple[str, ...] = CPU) -> LoadedModel:
     """Read, validate and verify one version folder, then open its default ONNX file."""
     card = read_card(folder / "card.json")
     problems = verify_files(card, folder)
@@ -115,14 +115,18 @@ def load_version(folder: Path, threads: int = 1) -> LoadedModel:
         problems.append(f"default file {card.default_file} is not ONNX")
     if problems:
         raise RepositoryError(f"{folder}: refusing to serve:\n  " + "\n  ".join(problems))
-    return LoadedModel(card, folder, OnnxRunner(folder / card.default_file, threads))
+    return LoadedModel(card, folder, OnnxRunner(folder / card.default_file, threads, providers))
 
 
 class ModelRepository:
     """Every version of every model under ``root``, loaded once. Introduced in lesson 07."""
 
     def __init__(
-        self, root: str | Path, threads: int = 1, pinned: dict[str, int] | None = None
+        self,
+        root: str | Path,
+        threads: int = 1,
+        pinned: dict[str, int] | None = None,
+        providers: tuple[str, ...] = CPU,
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -131,7 +135,7 @@ class ModelRepository:
         for card in sorted(self.root.glob("*/*/card.json")):
             if not _is_number(card.parent.name):
                 continue
-            model = load_version(card.parent, threads)
+            model = load_version(card.parent, threads, providers)
             self.models.setdefault(model.name, {})[model.version] = model
             log.info("loaded %s/%s from %s", model.name, model.version, card.parent)
         if not self.models:
