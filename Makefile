@@ -101,7 +101,8 @@ docker-build: ## Build the serving and course images: mlops-course/{serving,cour
 docker-test: setup ## Lint, build, run, publish to a local registry, and nbval inside the course image
 	$(PY) -m pytest tests/test_docker.py -v -rs
 
-lint: setup ## ruff on the package, tests and notebooks
+lint: setup ## ruff on the package, tests and notebooks; hadolint on the Dockerfiles
+	$(VENV)/bin/hadolint docker/*/Dockerfile docker/*/Dockerfile.gpu
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
