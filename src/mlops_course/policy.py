@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def checkov_path() -> str | None:
     """The checkov executable: ``.venv-checkov/bin/checkov``, else the PATH, else None."""
-    beside = ROOT / ".venv-checkov" / "bin" / "checkov"
-    return str(beside) if beside.exists() else shutil.which("checkov")
+    venv = ROOT / ".venv-checkov" / "bin"
+    # the venv's python link must resolve too: a bind-mounted checkout may carry a dead venv
+    usable = (venv / "checkov").exists() and (venv / "python").exists()
+    return str(venv / "checkov") if usable else shutil.which("checkov")
 
 
 @dataclass
