@@ -12,6 +12,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from mlops_course.data import load_diabetes_split, preprocess_digits
+from mlops_course.heavy_model import upsample_digits
 from mlops_course.model_card import read_card, verify_files
 from mlops_course.runtime import OnnxRunner, TfliteRunner, load_runner
 
@@ -20,6 +21,7 @@ MODELS = ROOT / "models"
 CARDS = sorted(MODELS.glob("*/*/card.json"))
 DIGITS = MODELS / "digits" / "1"
 DIABETES = MODELS / "diabetes" / "1"
+MOBILENET = MODELS / "mobilenet" / "1"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,8 @@ def digits_predictions(digits):
 
 def test_repository_has_the_expected_models():
     found = {c.relative_to(MODELS).parent.as_posix() for c in CARDS}
-    assert {"diabetes/1", "digits/1"} <= found, f"model repository holds only {sorted(found)}"
+    expected = {"diabetes/1", "digits/1", "mobilenet/1"}
+    assert expected <= found, f"model repository holds only {sorted(found)}"
     size = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
     assert size < 5 * 2**20, f"models/ is {size / 2**20:.1f} MiB; keep it under 5 MiB"
 
@@ -97,3 +100,21 @@ def test_diabetes_metrics_are_what_the_card_claims():
     mae = np.mean(np.abs(split.y_test - predictions))
     assert r2 >= card.metrics["r2"] - 1e-6
     assert mae <= card.metrics["mae"] + 1e-4
+
+
+def test_mobilenet_accuracy_and_input_recipe_are_what_the_card_claims(digits):
+    """The serving benchmark's heavy model: the card's recipe builds its input; accuracy holds."""
+    card = read_card(MOBILENET / "card.json")
+    raw = load_digits().data[:5]
+    scale, block = card.preprocessing["scale"], card.preprocessing["upsample"]
+    by_card = np.kron(raw.reshape(-1, 8, 8, 1) * scale, np.ones((1, block, block, 3)))
+    np.testing.assert_array_equal(
+        by_card.astype(np.float32), upsample_digits(preprocess_digits(raw))
+    )
+    assert card.input.shape[1:] == by_card.shape[1:]
+    runner = OnnxRunner(MOBILENET / card.default_file)
+    x = upsample_digits(digits.x_test)
+    predicted = np.concatenate([runner.predict(x[i : i + 64]) for i in range(0, len(x), 64)])
+    accuracy = np.mean(predicted.argmax(axis=1) == digits.y_test)
+    assert accuracy >= card.metrics["accuracy"] - 1e-9
+    assert card.metrics["accuracy"] >= 0.8

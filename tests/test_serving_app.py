@@ -19,12 +19,17 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from mlops_course.heavy_model import upsample_digits
+from mlops_course.model_card import TensorInfo
+from mlops_course.runtime import OnnxRunner
 from mlops_course.serving import create_app
 from mlops_course.serving.config import ServingConfig, config_from_env
+from mlops_course.serving.errors import ApiError
 from mlops_course.serving.images import digit_pixels
 from mlops_course.serving.loadgen import v2_body
-from mlops_course.serving.predictor import RepositoryError
+from mlops_course.serving.predictor import RepositoryError, check_batch
 from mlops_course.serving.protocol import HEADER_LENGTH
+from mlops_course.serving.v2 import InferFastPath
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -111,6 +116,42 @@ def test_v2_json_and_binary_match_onnx_runtime(client, digits, reference):
     )
 
 
+def test_the_heavy_model_is_served_like_the_others(client, digits):
+    x = upsample_digits(digits.x_test[:2])
+    data, headers = v2_body(x, "images", binary=True)
+    answer = client.post("/v2/models/mobilenet/infer", data=data, headers=headers)
+    assert answer.status_code == 200
+    expected = OnnxRunner(MODELS / "mobilenet" / "1" / "model.onnx").predict(x)
+    length = int(answer.headers[HEADER_LENGTH])
+    np.testing.assert_array_equal(
+        np.frombuffer(answer.data[length:], "<f4").reshape(2, 10), expected
+    )
+    upload = {"image": (io.BytesIO(digit_png(load_digits().data[0])), "d.png")}
+    answer = client.post("/predict?model=mobilenet", data=upload)
+    assert_clean_error(answer, 400)
+    assert "send JSON" in answer.get_json()["error"]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("value_range", [None, (0.0, 1.0)], ids=["no-range", "range"])
+def test_check_batch_finds_one_non_finite_value_anywhere(bad, value_range):
+    tensor = TensorInfo("x", (None, 3), "float32")
+    for where in [(0, 0), (1, 2), (0, 1)]:
+        x = np.full((2, 3), 0.5, np.float32)
+        x[where] = bad
+        with pytest.raises(ApiError, match="NaN or infinity"):
+            check_batch(x, tensor, 8, value_range)
+    assert check_batch(np.full((2, 3), 0.5), tensor, 8, value_range).dtype == np.float32
+
+
+def test_check_batch_realigns_a_tensor_that_starts_at_an_odd_byte():
+    body = b"{" + np.arange(6, dtype="<f4").tobytes()  # as after a 1-byte JSON header
+    x = np.frombuffer(memoryview(body)[1:], "<f4").reshape(2, 3)
+    assert not x.flags.aligned
+    checked = check_batch(x, TensorInfo("x", (None, 3), "float32"), 8)
+    assert checked.flags.aligned and np.array_equal(checked, x)
+
+
 def test_batch_runs_as_one_inference_call(app, client, digits, monkeypatch):
     model = app.extensions["serving"].repository.get("digits")
     calls = []
@@ -149,7 +190,7 @@ def test_json_predict_regression_and_metadata(client):
     assert answer.status_code == 200
     assert set(answer.get_json()["predictions"][0]) == {"value"}
     cards = client.get("/metadata").get_json()["models"]
-    assert {c["name"] for c in cards} == {"digits", "diabetes"}
+    assert {c["name"] for c in cards} == {"digits", "diabetes", "mobilenet"}
     meta = client.get("/v2/models/digits").get_json()
     assert meta["inputs"] == [{"name": "images", "datatype": "FP32", "shape": [-1, 8, 8, 1]}]
 
@@ -296,6 +337,34 @@ def test_other_request_mistakes(client):
     assert_clean_error(client.get("/v2/models/digits/versions/%C2%B2"), 404)
 
 
+def call_wsgi(app, body: bytes, headers: dict[str, str], length: str | None) -> tuple[int, bytes]:
+    """POST ``body`` to the v2 infer route with a hand-made WSGI environ (``length``: the
+    Content-Length header, None for a chunked body that gunicorn has de-chunked)."""
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/v2/models/digits/infer", "SERVER_NAME": "t",
+        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(), "wsgi.version": (1, 0),
+        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "CONTENT_TYPE": headers["Content-Type"], "wsgi.input_terminated": length is None,
+        "HTTP_INFERENCE_HEADER_CONTENT_LENGTH": headers.get(HEADER_LENGTH, ""),
+    }  # fmt: skip
+    if length is not None:
+        environ["CONTENT_LENGTH"] = length
+    status = []
+    chunks = app(environ, lambda code, _headers, exc_info=None: status.append(code))
+    return int(status[0].split()[0]), b"".join(chunks)
+
+
+def test_the_body_is_read_whole_and_checked_against_its_length(app, digits):
+    data, headers = v2_body(digits.x_test[:2], "images", binary=True)
+    assert call_wsgi(app, data, headers, str(len(data)))[0] == 200
+    assert call_wsgi(app, data, headers, None)[0] == 200  # chunked: no Content-Length
+    code, answer = call_wsgi(app, data[:-5], headers, str(len(data)))  # client gave up early
+    assert code == 400 and "announced" in json.loads(answer)["error"]
+    code, answer = call_wsgi(app, data, headers, str(256 * 1024 + 1))  # refused before reading
+    assert code == 413 and "limit" in json.loads(answer)["error"]
+
+
 def test_a_server_fault_is_logged_but_not_shown(app, client, monkeypatch, caplog):
     model = app.extensions["serving"].repository.get("digits")
     monkeypatch.setattr(model.runner, "predict", lambda x: 1 / 0)
@@ -359,3 +428,67 @@ def test_providers_come_from_the_environment_and_must_exist():
         config_from_env({"ORT_PROVIDERS": " , "})
     with pytest.raises(ValueError, match=r"has no \['NoSuchExecutionProvider'\]"):
         create_app(MODELS, providers=("NoSuchExecutionProvider", "CPUExecutionProvider"))
+
+
+@pytest.fixture(scope="module")
+def flask_only():
+    """The same app with POST .../infer answered by the Flask view, not InferFastPath."""
+    return create_app(MODELS, max_batch=MAX_BATCH, max_content_length=256 * 1024, fast_infer=False)
+
+
+def infer_requests(digits) -> list[tuple[str, bytes, dict]]:
+    """Good and bad infer requests: every case of BAD_JSON and test_binary_tensor_mistakes."""
+    cases = [(path, body, {"Content-Type": "application/json"})
+             for path, body, _ in BAD_JSON if path.startswith("/v2")]  # fmt: skip
+    x = digits.x_test[:4]
+    body, headers = v2_body(x, "images", binary=True)
+    cases += [
+        ("/v2/models/digits/infer", json.dumps(v2(x) | {"id": "a"}), {}),
+        ("/v2/models/digits/versions/1/infer", body, headers),
+        ("/v2/models/digits/versions/%C2%B2/infer", body, headers),
+        ("/v2/models/digits/infer", body, {**headers, "Content-Encoding": "gzip"}),
+        ("/v2/models/digits/infer", b"0" * (256 * 1024 + 1), {}),
+        ("/v2/models/digits/infer", body[:-4], headers),
+        ("/v2/models/digits/infer", body, {**headers, HEADER_LENGTH: "-5"}),
+        ("/v2/models/digits/infer", body + b"\0\0\0\0", headers),
+        ("/v2/models/mobilenet/infer", *v2_body(upsample_digits(x[:1]), "images", True)),
+    ]
+    return [(path, body if isinstance(body, bytes) else body.encode(), headers)
+            for path, body, headers in cases]  # fmt: skip
+
+
+def test_fast_path_answers_exactly_as_the_flask_view(app, flask_only, digits):
+    fast, slow = app.test_client(), flask_only.test_client()
+    assert isinstance(app.wsgi_app, InferFastPath)
+    assert not isinstance(flask_only.wsgi_app, InferFastPath)
+    for path, body, headers in infer_requests(digits):
+        answers = [c.post(path, data=body, headers=headers) for c in (fast, slow)]
+        assert answers[0].status_code == answers[1].status_code, path
+        assert answers[0].data == answers[1].data, (path, answers[0].data[:200])
+        for header in ("Content-Type", "Content-Length", HEADER_LENGTH):
+            assert answers[0].headers.get(header) == answers[1].headers.get(header), header
+
+
+def test_fast_path_counts_requests_like_the_flask_view(digits):
+    apps = [create_app(MODELS, max_batch=MAX_BATCH, fast_infer=on) for on in (True, False)]
+    samples = []
+    for app in apps:
+        client = app.test_client()
+        for path, body, headers in infer_requests(digits):
+            client.post(path, data=body, headers=headers)
+        text = client.get("/metrics").get_data(as_text=True)
+        samples.append(sorted(
+            line for line in text.splitlines()
+            if not line.startswith("#") and "_created" not in line and "/metrics" not in line
+            and ("duration_seconds_" not in line or "_count" in line)
+        ))  # fmt: skip
+    assert any('route="/v2/models/<name>/versions/<version>/infer"' in s for s in samples[0])
+    assert any('http_request_duration_seconds_count{route="/v2/models' in s for s in samples[0])
+    assert samples[0] == samples[1]
+
+
+def test_fast_path_leaves_other_requests_to_flask(app):
+    client = app.test_client()
+    assert_clean_error(client.get("/v2/models/digits/infer"), 405)
+    assert_clean_error(client.post("/v2/models/digits/infer/more", data=b"{}"), 404)
+    assert client.post("/v1/models/digits:predict", json=GOOD).status_code == 200

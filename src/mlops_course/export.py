@@ -5,6 +5,8 @@
 - ``models/digits/1/``: a small Keras CNN on the bundled digits, as ONNX (fp32, int8 dynamic,
   int8 static QDQ) and TFLite (fp32, dynamic range, full int8 with int8 input/output);
 - ``models/diabetes/1/``: a scikit-learn regressor (scaler + ridge) as ONNX via skl2onnx;
+- ``models/mobilenet/1/``: MobileNetV2 for the serving benchmark (``all`` only; see
+  :mod:`mlops_course.heavy_model`);
 
 each version folder with a ``card.json`` (see :mod:`mlops_course.model_card`). The SavedModel is
 an intermediate: it goes to a temporary folder (or ``--saved-model DIR``), never into models/.
@@ -674,6 +676,10 @@ def main(argv: list[str] | None = None) -> int:
         export_diabetes(args.out, args.version, args.seed)
     if args.target in ("all", "digits"):
         export_digits(args.out, args.version, args.seed, args.epochs, args.saved_model)
+    if args.target == "all":  # the serving benchmark's compute-heavy model
+        from mlops_course.heavy_model import export_mobilenet
+
+        export_mobilenet(args.out, args.version, args.seed)
     return 0
 
 

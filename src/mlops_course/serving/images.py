@@ -72,6 +72,9 @@ def image_to_input(data: bytes, shape: tuple[int | None, ...], max_pixels: int) 
     """Uploaded bytes → a batch of one in the card's input shape (e.g. (1, 8, 8, 1))."""
     dims = [d for d in shape[1:] if d != 1]
     if len(dims) != 2 or None in dims:
-        raise ApiError(f"this model's input {list(shape)} is not an image; send JSON")
+        raise ApiError(
+            f"uploads become one-channel images; this model's input {list(shape)} is not one: "
+            "send JSON or an Open Inference Protocol request"
+        )
     pixels = digit_pixels(open_image(data, max_pixels), size=(dims[1], dims[0]))
     return pixels.reshape(1, *shape[1:])

@@ -142,6 +142,48 @@ def triton_caller(url: str, model: str, x: np.ndarray, binary: bool) -> Call:
     return call
 
 
+def binary_caller(url: str, model: str, x: np.ndarray) -> Call:
+    """A lean Open Inference Protocol client: binary tensors both ways, one kept-alive connection.
+
+    Introduced in notebooks/07_serving_with_flask.ipynb. It sends the JSON header and then the
+    array's own memory (no ``tobytes``, no concatenation): the kernel's copy is the only one.
+    The header is padded with spaces to a multiple of 16 bytes, so the tensor starts aligned in
+    the server's buffer and is used where it lies (a misaligned one is copied first).
+    ``tritonclient`` copies a tensor three times in Python before sending it, which matters
+    for large tensors when client and server share two cores (``benchmarks/serving.py``
+    measures both clients).
+    """
+    import http.client
+
+    host, _, port = url.removeprefix("http://").partition(":")
+    connection = http.client.HTTPConnection(host, int(port or 80), timeout=60)
+    connection.request("GET", f"/v2/models/{model}")
+    metadata = json.loads(connection.getresponse().read())
+    input_name, output_name = metadata["inputs"][0]["name"], metadata["outputs"][0]["name"]
+    x = np.ascontiguousarray(x, dtype="<f4")
+    path = f"/v2/models/{model}/infer"
+
+    def call() -> bool:
+        tensor = {"name": input_name, "shape": list(x.shape), "datatype": "FP32",
+                  "parameters": {"binary_data_size": x.nbytes}}  # fmt: skip
+        wanted = {"name": output_name, "parameters": {"binary_data": True}}
+        header = json.dumps({"inputs": [tensor], "outputs": [wanted]}).encode()
+        header += b" " * (-len(header) % 16)  # JSON allows it; the tensor then starts aligned
+        headers = {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(len(header)),
+                   "Content-Length": str(len(header) + x.nbytes)}  # fmt: skip
+        connection.request("POST", path, body=(header, memoryview(x).cast("B")), headers=headers)
+        answer = connection.getresponse()
+        body = answer.read()
+        if answer.status != 200:
+            return False
+        length = int(answer.headers[HEADER_LENGTH])
+        output = json.loads(body[:length])["outputs"][0]
+        y = np.frombuffer(body, "<f4", offset=length).reshape(output["shape"])
+        return y.shape[0] == len(x)
+
+    return call
+
+
 def json_caller(endpoint: str, x: np.ndarray) -> Call:
     """A call that POSTs ``{"instances": x}`` as JSON (``/predict``, TF Serving, a naive server)."""
     session = requests.Session()

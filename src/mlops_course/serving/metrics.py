@@ -1,15 +1,22 @@
 """Prometheus metrics for one app: requests, latency, errors and batch sizes.
 
 Each app gets its own ``CollectorRegistry`` (not the process-wide default), so two apps in one
-process, as in the tests, never share or double-register counters. Under gunicorn every worker
-is a process with its own registry: a scrape sees the worker that answered it. (Prometheus'
-multiprocess mode aggregates workers; a Kubernetes pod usually runs one worker per container.)
+process, as in the tests, never share or double-register counters.
+
+Under gunicorn every worker is a separate process with its own counters, and a scrape reaches
+whichever worker accepts it. So the server uses prometheus_client's *multiprocess mode*: when
+``PROMETHEUS_MULTIPROC_DIR`` names a folder, every worker writes its values to small mmap files
+there and ``/metrics`` sums the files of all workers (``MultiProcessCollector``), dead workers
+included, so counters never go backwards. ``gunicorn_conf`` sets the variable to a fresh folder
+per server start, before any worker imports prometheus_client (the library picks its storage
+at import time).
 
 Introduced in notebooks/07_serving_with_flask.ipynb.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Flask, Response, g, request
@@ -19,16 +26,36 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    values,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def multiprocess_dir() -> str | None:
+    """The folder shared by all worker processes, or None (single-process mode).
+
+    Raises when the variable is set but prometheus_client was imported before it was: the
+    library would then keep per-process counters and ``/metrics`` would silently undercount.
+    """
+    folder = os.environ.get(MULTIPROC_DIR) or None
+    if folder is not None and values.ValueClass is values.MutexValue:
+        raise RuntimeError(
+            f"{MULTIPROC_DIR} is set but prometheus_client was imported before it was; "
+            "set it before the server process starts (gunicorn_conf does)"
+        )
+    return folder
 
 
 class Metrics:
     """The app's counters and histograms, registered in a registry of their own."""
 
     def __init__(self) -> None:
+        self.folder = multiprocess_dir()
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "http_requests",
@@ -68,15 +95,24 @@ class Metrics:
         def _record(response: Response) -> Response:
             start = g.get("metrics_start")
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            code = str(response.status_code)
-            method = request.method if request.method in METHODS else "other"
-            self.requests.labels(method, route, code).inc()
-            if start is not None:
-                self.latency.labels(route).observe(time.perf_counter() - start)
-            if response.status_code >= 400:
-                self.errors.labels(code).inc()
+            seconds = None if start is None else time.perf_counter() - start
+            self.record(request.method, route, response.status_code, seconds)
             return response
 
+    def record(self, method: str, route: str, status: int, seconds: float | None) -> None:
+        """Count one answered request (route: the URL rule, not the path) and its latency."""
+        code = str(status)
+        self.requests.labels(method if method in METHODS else "other", route, code).inc()
+        if seconds is not None:
+            self.latency.labels(route).observe(seconds)
+        if status >= 400:
+            self.errors.labels(code).inc()
+
     def exposition(self) -> Response:
-        """The registry in Prometheus' text format (the body of ``GET /metrics``)."""
-        return Response(generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST)
+        """Prometheus' text format (the body of ``GET /metrics``): every worker's sum in
+        multiprocess mode, else this process's registry."""
+        registry = self.registry
+        if self.folder is not None:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=self.folder)
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

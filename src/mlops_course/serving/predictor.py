@@ -61,14 +61,21 @@ def check_batch(
         )
     with np.errstate(over="ignore", invalid="ignore"):
         x = np.ascontiguousarray(x, dtype=np.dtype(tensor.dtype))
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
+    if not x.flags.aligned:  # binary tensors start wherever the JSON header ends
+        x = x.copy()
+    if x.dtype.kind != "f" and value_range is None:
+        return x
+    # Two passes and no temporary array: NaN propagates through min and max, and an infinity
+    # is the min or the max, so both are finite exactly when every value is.
+    smallest, largest = x.min(), x.max()
+    if x.dtype.kind == "f" and not (np.isfinite(smallest) and np.isfinite(largest)):
         raise ApiError(f"input contains NaN or infinity (or values too large for {tensor.dtype})")
     if value_range is not None:
         low, high = value_range
-        if x.min() < low or x.max() > high:
+        if smallest < low or largest > high:
             raise ApiError(
                 f"input values must lie in [{low}, {high}] (see the model card's "
-                f"preprocessing); got [{x.min():.4g}, {x.max():.4g}]"
+                f"preprocessing); got [{smallest:.4g}, {largest:.4g}]"
             )
     return x
 

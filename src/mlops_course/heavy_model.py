@@ -1,0 +1,303 @@
+"""A compute-heavy model for the serving benchmark: MobileNetV2 (α=0.35) on upsampled digits.
+
+The digits CNN needs about 0.01 ms of arithmetic per image, so a server in front of it mostly
+measures HTTP. ``models/mobilenet/1/`` holds a model where inference dominates: Keras'
+MobileNetV2 with width multiplier α=0.35, a 96×96×3 input and 10 classes, built with
+``weights=None`` (no download) and trained for a few epochs on the course's digits, each 8×8
+image blown up to 96×96 (every pixel a 12×12 block) and copied into three channels. It is a
+stand-in for a real vision model, not a better digit classifier; its card says how good it is.
+
+``make model`` builds it (``python -m mlops_course.export all`` calls :func:`export_mobilenet`);
+``python -m mlops_course.heavy_model --out models`` builds only this one. About 1.7 MB as ONNX.
+
+Introduced in notebooks/07_serving_with_flask.ipynb (``benchmarks/serving.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlops_course.data import DIGITS_LABELS, DIGITS_PIXEL_MAX, Split, load_digits_split
+from mlops_course.model_card import ModelCard, validate_card, write_card
+from mlops_course.runtime import OnnxRunner
+
+NAME = "mobilenet"
+ALPHA = 0.35
+UPSCALE = 12  # 8×8 digits → 96×96
+SHAPE = (8 * UPSCALE, 8 * UPSCALE, 3)
+DEFAULT_EPOCHS = 4
+BATCH_SIZE = 64
+LEARNING_RATE = 3e-3
+# Keras' MobileNetV2 uses 0.999: its moving statistics would still be near their initial values
+# after the ~60 steps of a short run, and the exported (inference-mode) model would guess.
+BN_MOMENTUM = 0.9
+_COUNTER = re.compile(r"__(\d+)")  # tf2onnx's process-wide name counter, e.g. Conv__378
+
+
+def upsample_digits(x: np.ndarray) -> np.ndarray:
+    """Digits as NHWC ``(n, 8, 8, 1)`` in [0, 1] → ``(n, 96, 96, 3)`` float32, same values.
+
+    Nearest-neighbour upsampling (each pixel becomes a 12×12 block), grey copied to RGB.
+    Introduced in notebooks/07_serving_with_flask.ipynb; the model card records this recipe.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 4 or x.shape[1:] != (8, 8, 1):
+        raise ValueError(f"expected digits shaped (n, 8, 8, 1), got {x.shape}")
+    big = x.repeat(UPSCALE, axis=1).repeat(UPSCALE, axis=2)
+    return np.ascontiguousarray(np.broadcast_to(big, (*big.shape[:3], SHAPE[2])))
+
+
+def build_mobilenet(seed: int = 0, alpha: float = ALPHA):
+    """MobileNetV2 (``weights=None``, 96×96×3, 10 classes, softmax), seeded.
+
+    Introduced in notebooks/07_serving_with_flask.ipynb. About 423k parameters at α=0.35
+    (the last 1×1 convolution keeps 1280 channels whatever α is).
+    """
+    from mlops_course.export import import_tensorflow
+
+    tf = import_tensorflow()
+    tf.keras.utils.set_random_seed(seed)
+    model = tf.keras.applications.MobileNetV2(
+        input_shape=SHAPE,
+        alpha=alpha,
+        weights=None,
+        classes=len(DIGITS_LABELS),
+        classifier_activation="softmax",
+        name=f"mobilenetv2_{alpha:g}_{SHAPE[0]}".replace(".", ""),
+    )
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.momentum = BN_MOMENTUM
+    return model
+
+
+def train_mobilenet(
+    split: Split, seed: int = 0, epochs: int = DEFAULT_EPOCHS
+) -> tuple[Any, dict[str, list[float]]]:
+    """Train briefly on the upsampled digits; return ``(model, history)``.
+
+    Introduced in notebooks/07_serving_with_flask.ipynb. Seeded, with TensorFlow's op
+    determinism on, as :func:`mlops_course.export.train_digits_cnn`.
+    """
+    from mlops_course.export import import_tensorflow
+
+    tf = import_tensorflow()
+    tf.config.experimental.enable_op_determinism()
+    model = build_mobilenet(seed)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(LEARNING_RATE),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=False,  # XLA would spend longer compiling than this short run trains
+    )
+    history = model.fit(
+        upsample_digits(split.x_train),
+        split.y_train,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        verbose=0,
+    )
+    return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}
+
+
+def _canonical_names(graph: Any) -> None:
+    """Make tf2onnx's names independent of what else the process converted before.
+
+    tf2onnx numbers generated names with a process-wide counter and names a deduplicated
+    constant after whichever user it met first; ``make model`` converts the digits CNN first,
+    so without this the same weights would give different bytes. Shared constants become
+    ``shared_const_<k>`` and counters are renumbered, both by order of first use.
+    """
+    numbered = {t.name for t in graph.initializer if _COUNTER.search(t.name)}
+    shared: dict[str, str] = {}
+    for node in graph.node:
+        for name in node.input:
+            if name in numbered:
+                shared.setdefault(name, f"shared_const_{len(shared)}")
+    order: dict[str, str] = {}
+    for node in graph.node:
+        for name in (*node.input, node.name, *node.output):
+            if name not in shared:
+                for match in _COUNTER.finditer(name):
+                    order.setdefault(match[1], str(len(order)))
+
+    def new(name: str) -> str:
+        return shared.get(name) or _COUNTER.sub(lambda m: f"__{order.get(m[1], m[1])}", name)
+
+    for node in graph.node:
+        node.name = new(node.name)
+        node.input[:] = [new(n) for n in node.input]
+        node.output[:] = [new(n) for n in node.output]
+    for tensor in (*graph.initializer, *graph.input, *graph.output, *graph.value_info):
+        tensor.name = new(tensor.name)
+    graph.doc_string = "converted by tf2onnx from a tf.function"  # it named the function's id
+
+
+def mobilenet_to_onnx(model: Any, path: str | Path) -> Path:
+    """ONNX via tf2onnx: input ``images`` (batch, 96, 96, 3), output ``probabilities``.
+
+    Introduced in notebooks/07_serving_with_flask.ipynb; the same recipe as
+    :func:`mlops_course.export.keras_to_onnx`, for this input shape.
+    """
+    import onnx
+    import tf2onnx
+
+    from mlops_course.export import (
+        INPUT_NAME,
+        OPSET,
+        OUTPUT_NAME,
+        _canonical_constant_names,
+        import_tensorflow,
+    )
+
+    tf = import_tensorflow()
+    spec = (tf.TensorSpec((None, *SHAPE), tf.float32, name=INPUT_NAME),)
+
+    @tf.function(input_signature=spec)
+    def serve(images):
+        return {OUTPUT_NAME: model(images, training=False)}
+
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
+    _canonical_constant_names(proto.graph)
+    _canonical_names(proto.graph)
+    for tensor in (*proto.graph.input, *proto.graph.output):
+        tensor.type.tensor_type.shape.dim[0].dim_param = "batch"
+    proto.producer_name = "mlops_course.heavy_model via tf2onnx"
+    onnx.save(proto, str(path))
+    return Path(path)
+
+
+def mobilenet_card(
+    folder: Path,
+    split: Split,
+    training: dict[str, Any],
+    metrics: dict[str, float],
+    version: int,
+    entry_point: str = "python -m mlops_course.heavy_model",
+) -> ModelCard:
+    """The validated card for ``folder`` (``model.onnx`` with its test-split accuracy)."""
+    from mlops_course.export import _split_info, code_info, created_timestamp, describe_file
+
+    source = f"sklearn.datasets.load_digits, upsampled {UPSCALE}× to {SHAPE[0]}×{SHAPE[1]}×3"
+    return validate_card(
+        {
+            "schema_version": 1,
+            "name": NAME,
+            "version": version,
+            "task": "classification",
+            "description": f"MobileNetV2 (α={ALPHA}, {SHAPE[0]}×{SHAPE[1]}×3, 10 classes, "
+            "weights=None) trained briefly on upsampled digits: a compute-heavy model for "
+            "serving benchmarks, not a better digit classifier.",
+            "created": created_timestamp(),
+            "default_file": "model.onnx",
+            "preprocessing": {
+                "layout": "NHWC",
+                "scale": 1.0 / DIGITS_PIXEL_MAX,
+                "input_range": [0.0, 1.0],
+                "upsample": UPSCALE,
+                "description": "8×8 load_digits pixels (0–16) divided by 16, each pixel repeated "
+                f"as a {UPSCALE}×{UPSCALE} block, the grey value copied to 3 channels: "
+                f"(batch, {SHAPE[0]}, {SHAPE[1]}, 3) float32 "
+                "(mlops_course.heavy_model.upsample_digits)",
+            },
+            "labels": list(DIGITS_LABELS),
+            "features": None,
+            "training_data": _split_info(source, split, stratified=True),
+            "training": training,
+            "code": code_info(entry_point),
+            "files": [describe_file(folder, "model.onnx", "fp32", metrics)],
+        }
+    )
+
+
+def export_mobilenet(
+    out: str | Path,
+    version: int = 1,
+    seed: int = 0,
+    epochs: int = DEFAULT_EPOCHS,
+    log=print,
+) -> ModelCard:
+    """Train and write ``out/mobilenet/<version>/{model.onnx, card.json}``.
+
+    Introduced in notebooks/07_serving_with_flask.ipynb (``make model`` calls it). The folder
+    is built beside the target and swapped in only when complete.
+    """
+    from mlops_course.export import (
+        _replace_folder,
+        classification_metrics,
+        import_tensorflow,
+        predict_batched,
+    )
+
+    tf = import_tensorflow()
+    split = load_digits_split()
+    model, history = train_mobilenet(split, seed=seed, epochs=epochs)
+    parent = Path(out) / NAME
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=parent))
+    staging.chmod(0o755)
+    try:
+        mobilenet_to_onnx(model, staging / "model.onnx")
+        runner = OnnxRunner(staging / "model.onnx")
+        probabilities = predict_batched(runner, upsample_digits(split.x_test), batch_size=64)
+        metrics = classification_metrics(probabilities, split.y_test)
+        training = {
+            "framework": f"tensorflow {tf.__version__} (keras {tf.keras.__version__})",
+            "architecture": f"tf.keras.applications.MobileNetV2(alpha={ALPHA}, weights=None)",
+            "seed": seed,
+            "epochs": epochs,
+            "batch_size": BATCH_SIZE,
+            "optimizer": f"adam (learning rate {LEARNING_RATE})",
+            "batch_norm_momentum": BN_MOMENTUM,
+            "parameters": int(model.count_params()),
+            "final_train_accuracy": round(history["accuracy"][-1], 6),
+        }
+        command = f"python -m mlops_course.heavy_model --seed {seed} --epochs {epochs}"
+        card = mobilenet_card(
+            staging, split, training, metrics, version, f"{command} --version {version}"
+        )
+        write_card(card, staging / "card.json")
+        _replace_folder(staging, parent / str(version))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    entry = card.file()
+    log(
+        f"{NAME}/{version}/{entry.path}: {entry.size_bytes:,} B, "
+        f"accuracy {entry.metrics['accuracy']:.4f} after {epochs} epochs"
+    )
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mlops_course.heavy_model --out models``: build only this model."""
+    from mlops_course.export import _whole_number
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mlops_course.heavy_model", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--out", type=Path, required=True, help="model repository folder")
+    parser.add_argument("--version", type=_whole_number(1), default=1, help="version folder")
+    parser.add_argument("--seed", type=_whole_number(0), default=0, help="training seed")
+    parser.add_argument(
+        "--epochs",
+        type=_whole_number(1),
+        default=DEFAULT_EPOCHS,
+        help=f"training epochs (default {DEFAULT_EPOCHS})",
+    )
+    args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} exists and is not a folder")
+    export_mobilenet(args.out, args.version, args.seed, args.epochs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
