@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -125,17 +125,26 @@ def train_digits_cnn(
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
 
-def keras_to_onnx(model: Any, path: str | Path, opset: int = OPSET) -> Path:
+def keras_to_onnx(
+    model: Any,
+    path: str | Path,
+    opset: int = OPSET,
+    input_shape: tuple[int, ...] = DIGITS_SHAPE,
+    rename: Callable[[Any], None] | None = None,
+    producer: str = "mlops_course.export via tf2onnx",
+) -> Path:
     """Convert a Keras model to ONNX with tf2onnx, input ``images``, output ``probabilities``.
 
     Introduced in notebooks/05_train_and_export.ipynb. Uses ``from_function`` with an explicit
     input signature (``from_keras`` fails on Keras 3 models); the batch dimension is named
-    ``batch`` so tools show something meaningful.
+    ``batch`` so tools show something meaningful. ``rename`` may rewrite the graph's names
+    before saving (lesson 07's heavy model makes them independent of earlier conversions).
     """
     tf = import_tensorflow()
+    import onnx
     import tf2onnx
 
-    spec = (tf.TensorSpec((None, *DIGITS_SHAPE), tf.float32, name=INPUT_NAME),)
+    spec = (tf.TensorSpec((None, *input_shape), tf.float32, name=INPUT_NAME),)
 
     @tf.function(input_signature=spec)
     def serve(images):
@@ -143,11 +152,11 @@ def keras_to_onnx(model: Any, path: str | Path, opset: int = OPSET) -> Path:
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
     _canonical_constant_names(proto.graph)
+    if rename is not None:
+        rename(proto.graph)
     for tensor in (*proto.graph.input, *proto.graph.output):
         tensor.type.tensor_type.shape.dim[0].dim_param = "batch"
-    proto.producer_name = "mlops_course.export via tf2onnx"
-    import onnx
-
+    proto.producer_name = producer
     onnx.save(proto, str(path))
     return Path(path)
 

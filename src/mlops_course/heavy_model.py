@@ -144,35 +144,15 @@ def _canonical_names(graph: Any) -> None:
 def mobilenet_to_onnx(model: Any, path: str | Path) -> Path:
     """ONNX via tf2onnx: input ``images`` (batch, 96, 96, 3), output ``probabilities``.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb; the same recipe as
-    :func:`mlops_course.export.keras_to_onnx`, for this input shape.
+    Introduced in notebooks/07_serving_with_flask.ipynb; :func:`mlops_course.export.keras_to_onnx`
+    for this input shape, with names that do not depend on earlier conversions.
     """
-    import onnx
-    import tf2onnx
+    from mlops_course.export import keras_to_onnx
 
-    from mlops_course.export import (
-        INPUT_NAME,
-        OPSET,
-        OUTPUT_NAME,
-        _canonical_constant_names,
-        import_tensorflow,
-    )
-
-    tf = import_tensorflow()
-    spec = (tf.TensorSpec((None, *SHAPE), tf.float32, name=INPUT_NAME),)
-
-    @tf.function(input_signature=spec)
-    def serve(images):
-        return {OUTPUT_NAME: model(images, training=False)}
-
-    proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
-    _canonical_constant_names(proto.graph)
-    _canonical_names(proto.graph)
-    for tensor in (*proto.graph.input, *proto.graph.output):
-        tensor.type.tensor_type.shape.dim[0].dim_param = "batch"
-    proto.producer_name = "mlops_course.heavy_model via tf2onnx"
-    onnx.save(proto, str(path))
-    return Path(path)
+    return keras_to_onnx(
+        model, path, input_shape=SHAPE, rename=_canonical_names,
+        producer="mlops_course.heavy_model via tf2onnx",
+    )  # fmt: skip
 
 
 def mobilenet_card(
