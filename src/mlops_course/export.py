@@ -655,15 +655,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "target", choices=("all", "digits", "diabetes"), help="which model(s) to build"
     )
-    parser.add_argument("--out", type=Path, required=True, help="model repository folder")
-    parser.add_argument("--version", type=_whole_number(1), default=1, help="version folder (>= 1)")
-    parser.add_argument("--seed", type=_whole_number(0), default=0, help="training seed")
-    parser.add_argument(
-        "--epochs",
-        type=_whole_number(1),
-        default=DEFAULT_EPOCHS,
-        help=f"digits CNN epochs (default {DEFAULT_EPOCHS})",
-    )
+    add_repository_arguments(parser, DEFAULT_EPOCHS, "digits CNN epochs")
     parser.add_argument(
         "--saved-model",
         type=Path,
@@ -676,6 +668,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.saved_model is not None and args.saved_model.exists():
         parser.error(f"--saved-model {args.saved_model} already exists; choose a new folder")
     return args
+
+
+def add_repository_arguments(parser: argparse.ArgumentParser, epochs: int, what: str) -> None:
+    """``--out``, ``--version``, ``--seed`` and ``--epochs``, for each model-building CLI."""
+    parser.add_argument("--out", type=Path, required=True, help="model repository folder")
+    parser.add_argument("--version", type=_whole_number(1), default=1, help="version folder (>= 1)")
+    parser.add_argument("--seed", type=_whole_number(0), default=0, help="training seed")
+    parser.add_argument(
+        "--epochs", type=_whole_number(1), default=epochs, help=f"{what} (default {epochs})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -258,20 +258,12 @@ def export_mobilenet(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m mlops_course.heavy_model --out models``: build only this model."""
-    from mlops_course.export import _whole_number
+    from mlops_course.export import add_repository_arguments
 
     parser = argparse.ArgumentParser(
         prog="python -m mlops_course.heavy_model", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--out", type=Path, required=True, help="model repository folder")
-    parser.add_argument("--version", type=_whole_number(1), default=1, help="version folder")
-    parser.add_argument("--seed", type=_whole_number(0), default=0, help="training seed")
-    parser.add_argument(
-        "--epochs",
-        type=_whole_number(1),
-        default=DEFAULT_EPOCHS,
-        help=f"training epochs (default {DEFAULT_EPOCHS})",
-    )
+    add_repository_arguments(parser, DEFAULT_EPOCHS, "training epochs")
     args = parser.parse_args(argv)
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} exists and is not a folder")

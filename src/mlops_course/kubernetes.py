@@ -585,17 +585,15 @@ def _seconds(text: str) -> float:
 
 def dockerfile_facts(text: str) -> ImageFacts:
     """USER, EXPOSE, ENV, HEALTHCHECK and COPY of the last stage of a Dockerfile's ``text``."""
-    joined = re.sub(r"\\\n", " ", text)
-    lines = [
-        ln.strip() for ln in joined.splitlines() if ln.strip() and not ln.strip().startswith("#")
-    ]
-    starts = [i for i, ln in enumerate(lines) if ln.upper().startswith("FROM ")]
+    from mlops_course.containers import dockerfile_instructions
+
+    steps = dockerfile_instructions(text)
+    starts = [i for i, step in enumerate(steps) if step.keyword == "FROM"]
     if not starts:
         raise ManifestError("not a Dockerfile: no FROM instruction")
     user, expose, env, health, copies = "root", [], {}, {}, []
-    for line in lines[starts[-1] + 1 :]:
-        instruction, _, rest = line.partition(" ")
-        instruction = instruction.upper()
+    for step in steps[starts[-1] + 1 :]:
+        instruction, rest = step.keyword, step.arguments
         if instruction == "USER":
             user = rest.strip()
         elif instruction == "EXPOSE":
