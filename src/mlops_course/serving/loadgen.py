@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import requests
 
-from mlops_course.serving.protocol import HEADER_LENGTH
+from mlops_course.serving.protocol import HEADER_LENGTH, datatype_of
 
 Call = Callable[[], bool]  # one request; True when the answer was right
 
@@ -142,13 +142,29 @@ def triton_caller(url: str, model: str, x: np.ndarray, binary: bool) -> Call:
     return call
 
 
+def binary_header(x: np.ndarray, input_name: str, output_name: str) -> tuple[bytes, dict]:
+    """The JSON header and HTTP headers of a binary infer request for the FP32 array ``x``.
+
+    The body is the header followed by ``x``'s bytes; the output comes back binary too. The
+    header is padded with spaces to a multiple of 16 bytes (JSON allows it), so the tensor
+    starts aligned in the server's buffer and is used where it lies (a misaligned one is
+    copied first). Introduced in notebooks/07_serving_with_flask.ipynb.
+    """
+    tensor = {"name": input_name, "shape": list(x.shape), "datatype": datatype_of(x.dtype),
+              "parameters": {"binary_data_size": x.nbytes}}  # fmt: skip
+    wanted = {"name": output_name, "parameters": {"binary_data": True}}
+    header = json.dumps({"inputs": [tensor], "outputs": [wanted]}).encode()
+    header += b" " * (-len(header) % 16)
+    headers = {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(len(header)),
+               "Content-Length": str(len(header) + x.nbytes)}  # fmt: skip
+    return header, headers
+
+
 def binary_caller(url: str, model: str, x: np.ndarray) -> Call:
     """A lean Open Inference Protocol client: binary tensors both ways, one kept-alive connection.
 
     Introduced in notebooks/07_serving_with_flask.ipynb. It sends the JSON header and then the
     array's own memory (no ``tobytes``, no concatenation): the kernel's copy is the only one.
-    The header is padded with spaces to a multiple of 16 bytes, so the tensor starts aligned in
-    the server's buffer and is used where it lies (a misaligned one is copied first).
     ``tritonclient`` copies a tensor three times in Python before sending it, which matters
     for large tensors when client and server share two cores (``benchmarks/serving.py``
     measures both clients).
@@ -164,13 +180,7 @@ def binary_caller(url: str, model: str, x: np.ndarray) -> Call:
     path = f"/v2/models/{model}/infer"
 
     def call() -> bool:
-        tensor = {"name": input_name, "shape": list(x.shape), "datatype": "FP32",
-                  "parameters": {"binary_data_size": x.nbytes}}  # fmt: skip
-        wanted = {"name": output_name, "parameters": {"binary_data": True}}
-        header = json.dumps({"inputs": [tensor], "outputs": [wanted]}).encode()
-        header += b" " * (-len(header) % 16)  # JSON allows it; the tensor then starts aligned
-        headers = {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(len(header)),
-                   "Content-Length": str(len(header) + x.nbytes)}  # fmt: skip
+        header, headers = binary_header(x, input_name, output_name)
         connection.request("POST", path, body=(header, memoryview(x).cast("B")), headers=headers)
         answer = connection.getresponse()
         body = answer.read()
