@@ -123,3 +123,17 @@ def test_grade_reports_bad_submissions_without_crashing(tmp_path: Path):
         "ana": "not a readable notebook (invalid JSON)",
         "bob": "not a lab notebook (no otter metadata)",
     }
+
+
+def test_grade_cli_refuses_bad_arguments_and_writes_the_csv(tmp_path: Path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bob.ipynb").write_text("{not json")
+    csv_path = tmp_path / "grades.csv"
+    grade = ["--root", str(ROOT), "grade", "-o", str(csv_path)]
+    assert labs.main([*grade, str(tmp_path / "missing")]) == 2
+    assert "is not a folder of submissions" in capsys.readouterr().err
+    assert labs.main([*grade, "--jobs", "0", str(tmp_path / "in")]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+    assert labs.main([*grade, "--jobs", "2", str(tmp_path / "in")]) == 0
+    assert "graded 0 of 1 submissions" in capsys.readouterr().out
+    assert "not a readable notebook" in csv_path.read_text()

@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,12 +135,17 @@ def otter_run(autograder: Path, submission: Path) -> tuple[dict[str, float], flo
     return {t["name"]: float(t["score"]) for t in graded}, sum(t["max_score"] for t in graded)
 
 
-def grade(root: Path, submissions: Path) -> list[Grade]:
-    """Grade every notebook under ``submissions`` (``STUDENT/LAB.ipynb`` or ``LAB.ipynb``)."""
+def grade(root: Path, submissions: Path, jobs: int | None = None) -> list[Grade]:
+    """Grade every notebook under ``submissions`` (``STUDENT/LAB.ipynb`` or ``LAB.ipynb``).
+
+    Each ``otter run`` executes a whole notebook in its own kernel, so up to ``jobs`` of them
+    run at once (default: one per core); the grades keep the submissions' sorted order.
+    """
     solutions = {s.stem: s for s in solution_notebooks(root)}
     grades: list[Grade] = []
     with tempfile.TemporaryDirectory() as tmp:
         autograders: dict[str, Path] = {}
+        runs: list[tuple[Grade, Path]] = []
         for path in sorted(submissions.rglob("*.ipynb")):
             if ".ipynb_checkpoints" in path.parts:
                 continue
@@ -153,9 +160,19 @@ def grade(root: Path, submissions: Path) -> list[Grade]:
                 if result.lab not in autograders:
                     out = otter_assign(solutions[result.lab], Path(tmp) / result.lab)
                     autograders[result.lab] = next((out / "autograder").glob("*.zip"))
+                runs.append((result, path))
+            except LabError as error:
+                result.error = str(error)
+
+        def run(result: Grade, path: Path) -> None:
+            try:
                 result.scores, result.possible = otter_run(autograders[result.lab], path)
             except LabError as error:
                 result.error = str(error)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
+            for done in [pool.submit(run, result, path) for result, path in runs]:
+                done.result()
     return grades
 
 
@@ -179,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     grading = sub.add_parser("grade", help="grade a folder of submitted lab notebooks")
     grading.add_argument("submissions", type=Path)
     grading.add_argument("-o", "--output", type=Path, default=Path("grades.csv"))
+    grading.add_argument("-j", "--jobs", type=int, default=None,
+                         help="notebooks graded at once (default: one per core)")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
@@ -197,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.submissions.is_dir():
             print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
             return 2
-        grades = grade(args.root, args.submissions)
+        if args.jobs is not None and args.jobs < 1:
+            print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+            return 2
+        grades = grade(args.root, args.submissions, args.jobs)
         write_csv(grades, args.output)
         failed = sum(bool(g.error) for g in grades)
         print(f"graded {len(grades) - failed} of {len(grades)} submissions -> {args.output}")
