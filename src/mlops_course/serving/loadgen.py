@@ -143,7 +143,7 @@ def triton_caller(url: str, model: str, x: np.ndarray, binary: bool) -> Call:
 
 
 def binary_header(x: np.ndarray, input_name: str, output_name: str) -> tuple[bytes, dict]:
-    """The JSON header and HTTP headers of a binary infer request for the FP32 array ``x``.
+    """The JSON header and HTTP headers of a binary infer request for the little-endian ``x``.
 
     The body is the header followed by ``x``'s bytes; the output comes back binary too. The
     header is padded with spaces to a multiple of 16 bytes (JSON allows it), so the tensor
