@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import platform
 import re
 import resource
@@ -55,6 +56,7 @@ from mlops_course.runtime import OnnxRunner
 from mlops_course.serving.loadgen import (
     binary_caller,
     binary_header,
+    binary_output,
     closed_loop,
     json_caller,
     triton_caller,
@@ -82,7 +84,7 @@ def cpu_seconds(server_pid: int | None) -> tuple[float, float]:
         return client, 0.0
     root = psutil.Process(server_pid)
     tree = (root, *root.children(recursive=True))
-    return client, sum(p.cpu_times().user + p.cpu_times().system for p in tree)
+    return client, sum(sum(p.cpu_times()[:2]) for p in tree)  # user + system
 
 
 def cpu_per_request(before: tuple[float, float], after: tuple[float, float], requests: int,
@@ -102,11 +104,18 @@ def point(rows: list, setup: str, encoding: str, make_call, clients: int, batch:
     result = closed_loop(make_call, clients, seconds, batch=batch, warmup=1)
     cpu = cpu_per_request(before, cpu_seconds(server_pid), result.requests + clients,
                           result.requests_per_s, server_pid)  # fmt: skip
-    rows.append({"setup": setup, "encoding": encoding, "round": round_, **result.as_dict(), **cpu})
+    add_row(
+        rows, {"setup": setup, "encoding": encoding, "round": round_, **result.as_dict(), **cpu}
+    )
+
+
+def add_row(rows: list, row: dict) -> None:
+    """Append one measurement and print it."""
+    rows.append(row)
     print(
-        f"{setup:10} {encoding:13} b{batch:<3} c{clients:<3} r{round_} "
-        f"{result.samples_per_s:10.1f}/s p50 {result.p50_ms:8.2f} ms  "
-        f"p99 {result.p99_ms:8.2f} ms  err {result.errors}"
+        f"{row['setup']:10} {row['encoding']:13} b{row['batch']:<3} c{row['clients']:<3} "
+        f"r{row['round']} {row['samples_per_s']:10.1f}/s p50 {row['p50_ms']:8.2f} ms  "
+        f"p99 {row['p99_ms']:8.2f} ms  err {row['errors']}"
     )
 
 
@@ -206,34 +215,31 @@ def heavy_model(rows: list, server: ServerProcess, models: Path, seconds: float,
                 cpu = cpu_per_request(before, cpu_seconds(pid), load["requests"],
                                       load["requests_per_s"], pid)  # fmt: skip
                 rps = load["requests_per_s"]
-                rows.append({"setup": f"server {HEAVY}", "encoding": "wrk", "round": round_,
-                             "clients": count, "batch": HEAVY_BATCH, "seconds": seconds,
-                             "requests": load["requests"], "errors": load["errors"],
-                             "requests_per_s": rps, "samples_per_s": rps * HEAVY_BATCH,
-                             "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"],
-                             **cpu})  # fmt: skip
-                print(f"server {HEAVY} wrk     b{HEAVY_BATCH:<3} c{count:<3} r{round_} "
-                      f"{rps * HEAVY_BATCH:10.1f}/s p50 {load['p50_ms']:8.2f} ms  "
-                      f"p99 {load['p99_ms']:8.2f} ms  err {load['errors']}")  # fmt: skip
+                add_row(rows, {"setup": f"server {HEAVY}", "encoding": "wrk", "round": round_,
+                               "clients": count, "batch": HEAVY_BATCH, "seconds": seconds,
+                               "requests": load["requests"], "errors": load["errors"],
+                               "requests_per_s": rps, "samples_per_s": rps * HEAVY_BATCH,
+                               "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"],
+                               **cpu})  # fmt: skip
     client = "wrk" if shutil.which("wrk") else "lean"
     return [best(rows, f"server {HEAVY}", client, HEAVY_BATCH, r)
             / best(rows, f"in-process {HEAVY}", "numpy", HEAVY_BATCH, r)
             for r in range(rounds)]  # fmt: skip
 
 
-def checked_binary_body(url: str, x, expected) -> tuple[bytes, dict[str, str]]:
+def checked_binary_body(url: str, x, expected, model: str = HEAVY) -> tuple[bytes, dict]:
     """The binary infer body for ``x`` that wrk replays, after one request showed that the
     server answers it with ``expected`` (wrk itself only counts status codes)."""
-    model = requests.get(f"{url}/v2/models/{HEAVY}", timeout=30).json()
+    metadata = requests.get(f"{url}/v2/models/{model}", timeout=30).json()
     x = np.ascontiguousarray(x, dtype="<f4")
-    header, headers = binary_header(x, model["inputs"][0]["name"], model["outputs"][0]["name"])
+    names = metadata["inputs"][0]["name"], metadata["outputs"][0]["name"]
+    header, headers = binary_header(x, *names)
     body = header + x.tobytes()
-    answer = requests.post(f"{url}/v2/models/{HEAVY}/infer", data=body, headers=headers,
+    answer = requests.post(f"{url}/v2/models/{model}/infer", data=body, headers=headers,
                            timeout=60)  # fmt: skip
     answer.raise_for_status()
-    length = int(answer.headers[HEADER_LENGTH])
-    y = np.frombuffer(answer.content, "<f4", offset=length).reshape(expected.shape)
-    if not np.allclose(y, expected, atol=1e-5):
+    y = binary_output(answer.content, answer.headers[HEADER_LENGTH])
+    if y.shape != expected.shape or not np.allclose(y, expected, atol=1e-5):
         raise RuntimeError("the server's answer to the benchmark body differs from in-process")
     return body, {k: v for k, v in headers.items() if k != "Content-Length"}
 
@@ -389,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                   "server (tritonclient)": ("server", "triton")}  # fmt: skip
         values = {name: best(rows, f"{setup} {HEAVY}", client, HEAVY_BATCH)
                   for name, (setup, client) in setups.items()}  # fmt: skip
-        values = {name: value for name, value in values.items() if value == value}  # not NaN
+        values = {name: value for name, value in values.items() if not math.isnan(value)}
         shares = {name: value / values["in-process"] for name, value in values.items()}
         heavy = {"best_samples_per_s": values, "share_of_inprocess": shares}
         client = "server (wrk)" if "server (wrk)" in shares else "server (lean client)"

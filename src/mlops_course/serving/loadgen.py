@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import requests
 
-from mlops_course.serving.protocol import HEADER_LENGTH, datatype_of
+from mlops_course.serving.protocol import DATATYPES, HEADER_LENGTH, datatype_of
 
 Call = Callable[[], bool]  # one request; True when the answer was right
 
@@ -160,6 +160,17 @@ def binary_header(x: np.ndarray, input_name: str, output_name: str) -> tuple[byt
     return header, headers
 
 
+def binary_output(body: bytes, header_length: str) -> np.ndarray:
+    """The first output of a binary infer answer: its JSON header says shape and datatype.
+
+    Introduced in notebooks/07_serving_with_flask.ipynb.
+    """
+    length = int(header_length)
+    output = json.loads(body[:length])["outputs"][0]
+    dtype = DATATYPES[output["datatype"]]
+    return np.frombuffer(body, dtype, offset=length).reshape(output["shape"])
+
+
 def binary_caller(url: str, model: str, x: np.ndarray) -> Call:
     """A lean Open Inference Protocol client: binary tensors both ways, one kept-alive connection.
 
@@ -186,10 +197,7 @@ def binary_caller(url: str, model: str, x: np.ndarray) -> Call:
         body = answer.read()
         if answer.status != 200:
             return False
-        length = int(answer.headers[HEADER_LENGTH])
-        output = json.loads(body[:length])["outputs"][0]
-        y = np.frombuffer(body, "<f4", offset=length).reshape(output["shape"])
-        return y.shape[0] == len(x)
+        return binary_output(body, answer.headers[HEADER_LENGTH]).shape[0] == len(x)
 
     return call
 
