@@ -60,6 +60,7 @@ from mlops_course.serving.loadgen import (
     closed_loop,
     json_caller,
     triton_caller,
+    wire_array,
 )
 from mlops_course.serving.process import ServerProcess, free_port, gunicorn_server
 from mlops_course.serving.protocol import HEADER_LENGTH
@@ -187,7 +188,7 @@ def heavy_model(rows: list, server: ServerProcess, models: Path, seconds: float,
     ``tritonclient`` (copies the tensor three times in Python before sending).
     Returns each round's server (wrk) / in-process ratio.
     """
-    x = upsample_digits(load_digits_split().x_test[:HEAVY_BATCH])
+    x = upsample_digits(load_digits_split().x_test[:HEAVY_BATCH], "uint8")
     path = models / HEAVY / "1" / "model.onnx"
     sessions = [OnnxRunner(path, threads=ORT_THREADS) for _ in range(WORKERS)]
     turn = itertools.count()
@@ -231,7 +232,7 @@ def checked_binary_body(url: str, x, expected, model: str = HEAVY) -> tuple[byte
     """The binary infer body for ``x`` that wrk replays, after one request showed that the
     server answers it with ``expected`` (wrk itself only counts status codes)."""
     metadata = requests.get(f"{url}/v2/models/{model}", timeout=30).json()
-    x = np.ascontiguousarray(x, dtype="<f4")
+    x = wire_array(x)
     names = metadata["inputs"][0]["name"], metadata["outputs"][0]["name"]
     header, headers = binary_header(x, *names)
     body = header + x.tobytes()

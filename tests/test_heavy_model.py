@@ -28,9 +28,18 @@ def test_upsample_digits_turns_each_pixel_into_a_block_in_three_channels():
     assert big.min() == x.min() and big.max() == x.max()
 
 
-def test_upsample_digits_refuses_other_shapes():
+def test_upsample_digits_as_uint8_gives_the_grey_levels_0_to_16():
+    x = load_digits_split().x_test[:3]
+    pixels = heavy_model.upsample_digits(x, "uint8")
+    assert pixels.dtype == np.uint8 and pixels.shape == (3, 96, 96, 3) and pixels.max() == 16
+    np.testing.assert_array_equal(pixels / np.float32(16), heavy_model.upsample_digits(x))
+
+
+def test_upsample_digits_refuses_other_shapes_and_dtypes():
     with pytest.raises(ValueError, match=r"\(n, 8, 8, 1\)"):
         heavy_model.upsample_digits(np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match="float32 or uint8"):
+        heavy_model.upsample_digits(np.zeros((2, 8, 8, 1)), "int8")
 
 
 def _graph(counter: int, first_user: str) -> onnx.GraphProto:
@@ -68,6 +77,8 @@ def test_committed_model_is_a_mobilenet_with_the_promised_input():
     card = read_card(card_path)
     assert verify_files(card, card_path.parent) == []
     assert card.input.shape == (None, *heavy_model.SHAPE)
+    assert (card.input.dtype, card.input.scale, card.input.zero_point) == ("uint8", 1 / 16, 0)
+    assert card.max_batch == heavy_model.MAX_BATCH
     assert card.file().size_bytes < 3 * 2**20
     graph = onnx.load(card_path.parent / card.default_file).graph
     convolutions = sum(node.op_type == "Conv" for node in graph.node)
@@ -93,6 +104,19 @@ def test_export_writes_a_verified_version_folder(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["card.json", "model.onnx"]
     assert verify_files(card, folder) == [] and card.version == 3
     assert card.training["epochs"] == 1 and 0.0 <= card.metrics["accuracy"] <= 1.0
-    x = heavy_model.upsample_digits(load_digits_split().x_test[:16])
+    x = heavy_model.upsample_digits(load_digits_split().x_test[:16], "uint8")
     probabilities = OnnxRunner(folder / "model.onnx").predict(x)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_the_committed_model_takes_pixels_and_refuses_scaled_floats():
+    """The graph divides by 16 itself: pixels in, the float network's answer out."""
+    runner = OnnxRunner(MODELS / heavy_model.NAME / "1" / "model.onnx")
+    x = load_digits_split().x_test[:8]
+    assert runner.input_dtype == np.uint8
+    with pytest.raises(ValueError, match="takes uint8 input; got float32"):
+        runner.predict(heavy_model.upsample_digits(x))
+    graph = onnx.load(MODELS / heavy_model.NAME / "1" / "model.onnx").graph
+    assert [n.op_type for n in graph.node[:2]] == ["Cast", "Mul"]
+    probabilities = runner.predict(heavy_model.upsample_digits(x, "uint8"))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

@@ -93,6 +93,13 @@ def test_valid_card_round_trips(card, folder):
     assert verify_files(again, folder) == []
 
 
+def test_max_batch_is_optional_and_kept_when_given(card, folder):
+    assert validate_card(card).max_batch is None
+    assert "max_batch" not in validate_card(card).to_dict()  # older cards are written unchanged
+    limited = read_card(write_card(card | {"max_batch": 32}, folder / "card.json"))
+    assert limited.max_batch == 32 and limited.to_dict()["max_batch"] == 32
+
+
 def test_sha256_matches_hashlib(folder):
     data = (folder / "model.onnx").read_bytes()
     assert sha256_file(folder / "model.onnx") == hashlib.sha256(data).hexdigest()
@@ -140,6 +147,9 @@ BAD = [
     ("files.0.metrics.accuracy", float("nan"), "files[0].metrics.accuracy: must be a finite"),
     ("files.0.output.shape", [None, 9], "files[0].output.shape: last dimension 9 != number"),
     ("code.git_commit", 42, "code.git_commit: expected str or NoneType"),
+    ("max_batch", 0, "max_batch: a whole number >= 1 or null, got 0"),
+    ("max_batch", "32", "max_batch: a whole number >= 1 or null, got '32'"),
+    ("max_batch", True, "max_batch: a whole number >= 1 or null, got True"),
 ]
 
 

@@ -109,11 +109,13 @@ def test_mobilenet_accuracy_and_input_recipe_are_what_the_card_claims(digits):
     scale, block = card.preprocessing["scale"], card.preprocessing["upsample"]
     by_card = np.kron(raw.reshape(-1, 8, 8, 1) * scale, np.ones((1, block, block, 3)))
     np.testing.assert_array_equal(
-        by_card.astype(np.float32), upsample_digits(preprocess_digits(raw))
+        by_card.astype(card.input.dtype), upsample_digits(preprocess_digits(raw), "uint8")
     )
     assert card.input.shape[1:] == by_card.shape[1:]
+    low, high = card.preprocessing["input_range"]
+    assert low == by_card.min() and high == by_card.max() == 16
     runner = OnnxRunner(MOBILENET / card.default_file)
-    x = upsample_digits(digits.x_test)
+    x = upsample_digits(digits.x_test, card.input.dtype)
     predicted = np.concatenate([runner.predict(x[i : i + 64]) for i in range(0, len(x), 64)])
     accuracy = np.mean(predicted.argmax(axis=1) == digits.y_test)
     assert accuracy >= card.metrics["accuracy"] - 1e-9

@@ -24,10 +24,10 @@ from mlops_course.model_card import TensorInfo
 from mlops_course.runtime import OnnxRunner
 from mlops_course.serving import create_app
 from mlops_course.serving.config import ServingConfig, config_from_env
-from mlops_course.serving.errors import ApiError
+from mlops_course.serving.errors import ApiError, PayloadTooLarge
 from mlops_course.serving.images import digit_pixels
 from mlops_course.serving.loadgen import binary_header, v2_body
-from mlops_course.serving.predictor import RepositoryError, check_batch
+from mlops_course.serving.predictor import RepositoryError, check_batch, load_version
 from mlops_course.serving.protocol import HEADER_LENGTH, parse_infer_request
 from mlops_course.serving.v2 import InferFastPath
 
@@ -117,7 +117,11 @@ def test_v2_json_and_binary_match_onnx_runtime(client, digits, reference):
 
 
 def test_the_heavy_model_is_served_like_the_others(client, digits):
-    x = upsample_digits(digits.x_test[:2])
+    x = upsample_digits(digits.x_test[:2], "uint8")
+    floats, headers = v2_body(upsample_digits(digits.x_test[:2]), "images", binary=True)
+    answer = client.post("/v2/models/mobilenet/infer", data=floats, headers=headers)
+    assert_clean_error(answer, 400)
+    assert "must have datatype UINT8, got FP32" in answer.get_json()["error"]
     data, headers = v2_body(x, "images", binary=True)
     answer = client.post("/v2/models/mobilenet/infer", data=data, headers=headers)
     assert answer.status_code == 200
@@ -126,6 +130,11 @@ def test_the_heavy_model_is_served_like_the_others(client, digits):
     np.testing.assert_array_equal(
         np.frombuffer(answer.data[length:], "<f4").reshape(2, 10), expected
     )
+    mobilenet = load_version(MODELS / "mobilenet" / "1")
+    limit = mobilenet.card.max_batch
+    assert mobilenet.check(np.zeros((limit, 96, 96, 3), np.uint8), max_batch=256).shape[0] == limit
+    with pytest.raises(PayloadTooLarge, match=f"batch of {limit + 1} instances exceeds the limit"):
+        mobilenet.check(np.zeros((limit + 1, 96, 96, 3), np.uint8), max_batch=256)
     upload = {"image": (io.BytesIO(digit_png(load_digits().data[0])), "d.png")}
     answer = client.post("/predict?model=mobilenet", data=upload)
     assert_clean_error(answer, 400)
@@ -466,6 +475,7 @@ def infer_requests(digits) -> list[tuple[str, bytes, dict]]:
         ("/v2/models/digits/infer", body[:-4], headers),
         ("/v2/models/digits/infer", body, {**headers, HEADER_LENGTH: "-5"}),
         ("/v2/models/digits/infer", body + b"\0\0\0\0", headers),
+        ("/v2/models/mobilenet/infer", *v2_body(upsample_digits(x[:1], "uint8"), "images", True)),
         ("/v2/models/mobilenet/infer", *v2_body(upsample_digits(x[:1]), "images", True)),
     ]
     return [(path, body if isinstance(body, bytes) else body.encode(), headers)

@@ -96,6 +96,23 @@ def test_body_over_the_limit_is_413(server):
     assert answer.status_code == 413 and "limit" in answer.json()["error"]
 
 
+def test_tritonclient_sends_uint8_pixels_within_the_models_batch_limit(client, digits):
+    meta = client.get_model_metadata("mobilenet")["inputs"][0]
+    assert meta == {"name": "images", "datatype": "UINT8", "shape": [-1, 96, 96, 3]}
+    pixels = upsample_digits(digits.x_test[:8], "uint8")
+    tensor = triton.InferInput("images", list(pixels.shape), "UINT8")
+    tensor.set_data_from_numpy(pixels, binary_data=True)
+    expected = OnnxRunner(MODELS / "mobilenet" / "1" / "model.onnx").predict(pixels)
+    np.testing.assert_allclose(client.infer("mobilenet", [tensor]).as_numpy("probabilities"),
+                               expected, rtol=1e-5)  # fmt: skip
+    too_many = np.zeros((33, 96, 96, 3), np.uint8)  # the card's max_batch is 32; 0.9 MB
+    tensor = triton.InferInput("images", list(too_many.shape), "UINT8")
+    tensor.set_data_from_numpy(too_many, binary_data=True)
+    with pytest.raises(InferenceServerException, match="33 instances exceeds the limit of 32") as e:
+        client.infer("mobilenet", [tensor])
+    assert e.value.status() == "413"
+
+
 def test_still_healthy_after_a_barrage_of_bad_input(server):
     nan_body, nan_headers = v2_body(np.full((2, 8, 8, 1), np.nan), "images", binary=True)
     bad = [
@@ -149,7 +166,7 @@ def load_benchmark():
 )
 def test_benchmark_wrk_load_counts_answers_errors_and_cpu(server, digits):
     bench = load_benchmark()
-    x = upsample_digits(digits.x_test[:8])
+    x = upsample_digits(digits.x_test[:8], "uint8")
     expected = OnnxRunner(MODELS / "mobilenet" / "1" / "model.onnx").predict(x)
     with pytest.raises(RuntimeError, match="differs from in-process"):
         bench.checked_binary_body(server.url, x, expected + 0.5)

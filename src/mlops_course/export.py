@@ -43,7 +43,7 @@ from mlops_course.data import (
     load_digits_split,
 )
 from mlops_course.model_card import ModelCard, sha256_file, validate_card, write_card
-from mlops_course.runtime import OnnxRunner, load_runner
+from mlops_course.runtime import ONNX_DTYPES, OnnxRunner, load_runner
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
@@ -132,6 +132,7 @@ def keras_to_onnx(
     input_shape: tuple[int, ...] = DIGITS_SHAPE,
     rename: Callable[[Any], None] | None = None,
     producer: str = "mlops_course.export via tf2onnx",
+    input_dtype: str = "float32",
 ) -> Path:
     """Convert a Keras model to ONNX with tf2onnx, input ``images``, output ``probabilities``.
 
@@ -139,12 +140,13 @@ def keras_to_onnx(
     input signature (``from_keras`` fails on Keras 3 models); the batch dimension is named
     ``batch`` so tools show something meaningful. ``rename`` may rewrite the graph's names
     before saving (lesson 07's heavy model makes them independent of earlier conversions).
+    ``input_dtype`` is the model's input dtype (lesson 07's heavy model takes uint8 pixels).
     """
     tf = import_tensorflow()
     import onnx
     import tf2onnx
 
-    spec = (tf.TensorSpec((None, *input_shape), tf.float32, name=INPUT_NAME),)
+    spec = (tf.TensorSpec((None, *input_shape), tf.as_dtype(input_dtype), name=INPUT_NAME),)
 
     @tf.function(input_signature=spec)
     def serve(images):
@@ -370,8 +372,7 @@ def _tensor_entry(runner: Any, which: str) -> dict[str, Any]:
             0
         ]
         shape = [d if isinstance(d, int) else None for d in meta.shape]
-        dtype = {"tensor(float)": "float32", "tensor(int64)": "int64"}[meta.type]
-        return {"name": meta.name, "shape": shape, "dtype": dtype}
+        return {"name": meta.name, "shape": shape, "dtype": ONNX_DTYPES[meta.type]}
     details = (
         runner.interpreter.get_input_details()
         if which == "input"

@@ -82,6 +82,9 @@ class ModelCard:
     code: dict[str, Any]
     files: tuple[ModelFile, ...]
     schema_version: int = SCHEMA_VERSION
+    # The largest batch a server should run (optional): a limit that the request size limit does
+    # not give, e.g. for a model whose small inputs need a lot of working memory. Lesson 07.
+    max_batch: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def file(self, path: str | None = None) -> ModelFile:
@@ -114,6 +117,8 @@ class ModelCard:
         for entry in data["files"]:
             for key in ("input", "output"):  # float tensors have no quantization parameters
                 entry[key] = {k: v for k, v in entry[key].items() if v is not None}
+        if data["max_batch"] is None:  # optional: cards without one stay as they were
+            del data["max_batch"]
         ordered = {"schema_version": data.pop("schema_version"), **data, **extra}
         return json.loads(json.dumps(ordered))
 
@@ -279,6 +284,11 @@ def validate_card(data: Any, source: str = "model card") -> ModelCard:
             isinstance(value, list) and all(isinstance(x, str) for x in value)
         ):
             check.fail(key, f"expected a list of strings or null, got {value!r}")
+    max_batch = data.get("max_batch")
+    if max_batch is not None and (
+        not isinstance(max_batch, int) or isinstance(max_batch, bool) or max_batch < 1
+    ):
+        check.fail("max_batch", f"a whole number >= 1 or null, got {max_batch!r}")
     training_data = check.get(data, "training_data", dict, "")
     if training_data is not None:
         check.get(training_data, "source", str, "training_data.")
@@ -329,6 +339,7 @@ def validate_card(data: Any, source: str = "model card") -> ModelCard:
         code=dict(code),
         files=tuple(files),
         schema_version=schema,
+        max_batch=max_batch,
         extra={k: v for k, v in data.items() if k not in known},
     )
 

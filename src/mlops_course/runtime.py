@@ -1,9 +1,11 @@
 """Run exported models without TensorFlow: ONNX Runtime for ``.onnx``, LiteRT for ``.tflite``.
 
-Both runners take float32 inputs and return float32 outputs, whatever the file stores inside:
-a full-integer TFLite model gets its input quantized and its output dequantized with the
-scale and zero point stored in the file. Thread counts are explicit, so latency measurements
-and servers behave the same on a laptop and on a shared CI machine.
+Both return float32 outputs. The TFLite runner takes float32 inputs whatever the file stores
+inside: a full-integer model gets its input quantized and its output dequantized with the
+scale and zero point stored in the file. The ONNX runner feeds the input dtype the graph
+declares: float32 for most models, uint8 pixels for one that scales them itself (lesson 07's
+heavy model); it refuses to round floats into an integer input. Thread counts are explicit,
+so latency measurements and servers behave the same on a laptop and on a shared CI machine.
 
 Introduced in notebooks/05_train_and_export.ipynb (ONNX) and 06_optimize_models.ipynb (TFLite).
 """
@@ -26,6 +28,9 @@ class Runner(Protocol):
 
 
 CPU = ("CPUExecutionProvider",)
+#: ONNX Runtime's type names of the tensor types the course's models use → NumPy dtype names.
+ONNX_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(uint8)": "uint8",
+               "tensor(int8)": "int8", "tensor(int64)": "int64"}  # fmt: skip
 
 
 def onnx_session(path: str | Path, threads: int = 1, providers: tuple[str, ...] = CPU):
@@ -62,10 +67,19 @@ class OnnxRunner:
             raise ValueError(f"{self.path}: expected one input, found {[i.name for i in inputs]}")
         self.input_name = inputs[0].name
         self.output_name = outputs[0].name
+        if inputs[0].type not in ONNX_DTYPES:
+            raise ValueError(f"{self.path}: input type {inputs[0].type} is not {list(ONNX_DTYPES)}")
+        self.input_dtype = np.dtype(ONNX_DTYPES[inputs[0].type])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Outputs of the first output tensor for the batch ``x``."""
-        feed = {self.input_name: np.ascontiguousarray(x, dtype=np.float32)}
+        """Outputs of the first output tensor for the batch ``x``, fed as ``input_dtype``."""
+        x = np.asarray(x)
+        if x.dtype.kind == "f" and self.input_dtype.kind in "iu":
+            raise ValueError(
+                f"{self.path.name} takes {self.input_dtype} input; got {x.dtype} "
+                "(send the integers its card describes, not scaled floats)"
+            )
+        feed = {self.input_name: np.ascontiguousarray(x, dtype=self.input_dtype)}
         return self.session.run([self.output_name], feed)[0]
 
 

@@ -102,14 +102,23 @@ def closed_loop(
     )
 
 
+def wire_array(x: np.ndarray) -> np.ndarray:
+    """``x`` as the clients here send it: floats as little-endian FP32, integers as they are
+    (the heavy model takes UINT8 pixels). Introduced in notebooks/07_serving_with_flask.ipynb.
+    """
+    x = np.asarray(x)
+    dtype = np.dtype("<f4") if x.dtype.kind == "f" else x.dtype.newbyteorder("<")
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
 def v2_body(x: np.ndarray, name: str, binary: bool) -> tuple[bytes, dict[str, str]]:
-    """An Open Inference Protocol infer body for one FP32 input, as ``tritonclient`` builds it.
+    """An Open Inference Protocol infer body for one input, as ``tritonclient`` builds it.
 
     Introduced in notebooks/07_serving_with_flask.ipynb. ``binary=True`` uses the binary tensor
-    extension for the input and asks for a binary output.
+    extension for the input and asks for a binary output. ``x`` goes as :func:`wire_array`.
     """
-    x = np.ascontiguousarray(x, dtype="<f4")
-    tensor = {"name": name, "shape": list(x.shape), "datatype": "FP32"}
+    x = wire_array(x)
+    tensor = {"name": name, "shape": list(x.shape), "datatype": datatype_of(x.dtype)}
     if not binary:
         header = {"inputs": [{**tensor, "data": x.ravel().tolist()}]}
         return json.dumps(header).encode(), {"Content-Type": "application/json"}
@@ -130,10 +139,10 @@ def triton_caller(url: str, model: str, x: np.ndarray, binary: bool) -> Call:
     client = triton.InferenceServerClient(url.removeprefix("http://"), network_timeout=60)
     metadata = client.get_model_metadata(model)
     input_name, output_name = metadata["inputs"][0]["name"], metadata["outputs"][0]["name"]
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = wire_array(x)
 
     def call() -> bool:
-        tensor = triton.InferInput(input_name, list(x.shape), "FP32")
+        tensor = triton.InferInput(input_name, list(x.shape), datatype_of(x.dtype))
         tensor.set_data_from_numpy(x, binary_data=binary)
         wanted = triton.InferRequestedOutput(output_name, binary_data=binary)
         result = client.infer(model, [tensor], outputs=[wanted])
@@ -187,7 +196,7 @@ def binary_caller(url: str, model: str, x: np.ndarray) -> Call:
     connection.request("GET", f"/v2/models/{model}")
     metadata = json.loads(connection.getresponse().read())
     input_name, output_name = metadata["inputs"][0]["name"], metadata["outputs"][0]["name"]
-    x = np.ascontiguousarray(x, dtype="<f4")
+    x = wire_array(x)
     path = f"/v2/models/{model}/infer"
 
     def call() -> bool:

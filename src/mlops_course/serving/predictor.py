@@ -102,8 +102,12 @@ class LoadedModel:
         return (float(bounds[0]), float(bounds[1])) if bounds else None
 
     def check(self, x: Any, max_batch: int) -> np.ndarray:
-        """The batch ``x`` validated against this model's card (see :func:`check_batch`)."""
-        return check_batch(x, self.card.input, max_batch, self.value_range)
+        """The batch ``x`` validated against this model's card (see :func:`check_batch`).
+
+        The batch limit is the server's ``max_batch`` or the card's own, whichever is lower.
+        """
+        limit = min(max_batch, self.card.max_batch or max_batch)
+        return check_batch(x, self.card.input, limit, self.value_range)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Run an already checked batch as one call into ONNX Runtime."""
