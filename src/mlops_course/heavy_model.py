@@ -195,6 +195,8 @@ def mobilenet_card(
     from mlops_course.export import _split_info, code_info, created_timestamp, describe_file
 
     source = f"sklearn.datasets.load_digits, upsampled {UPSCALE}× to {SHAPE[0]}×{SHAPE[1]}×3"
+    file = describe_file(folder, "model.onnx", "fp32", metrics)
+    file["input"].update(scale=1.0 / DIGITS_PIXEL_MAX, zero_point=0)  # value = pixel / 16
     return validate_card(
         {
             "schema_version": 1,
@@ -222,15 +224,9 @@ def mobilenet_card(
             "training_data": _split_info(source, split, stratified=True),
             "training": training,
             "code": code_info(entry_point),
-            "files": [pixel_file_entry(describe_file(folder, "model.onnx", "fp32", metrics))],
+            "files": [file],
         }
     )
-
-
-def pixel_file_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A card's file entry with what the uint8 input means: value = pixel / 16 (zero point 0)."""
-    entry["input"].update(scale=1.0 / DIGITS_PIXEL_MAX, zero_point=0)
-    return entry
 
 
 def export_mobilenet(
