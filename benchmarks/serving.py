@@ -54,6 +54,7 @@ from mlops_course.data import load_digits_split
 from mlops_course.heavy_model import upsample_digits
 from mlops_course.runtime import OnnxRunner
 from mlops_course.serving.loadgen import (
+    LoadResult,
     binary_caller,
     binary_header,
     binary_output,
@@ -103,20 +104,33 @@ def point(rows: list, setup: str, encoding: str, make_call, clients: int, batch:
     """One closed-loop measurement; appends a row (with CPU per request) and prints it."""
     before = cpu_seconds(server_pid)
     result = closed_loop(make_call, clients, seconds, batch=batch, warmup=1)
-    cpu = cpu_per_request(before, cpu_seconds(server_pid), result.requests + clients,
-                          result.requests_per_s, server_pid)  # fmt: skip
-    add_row(
-        rows, {"setup": setup, "encoding": encoding, "round": round_, **result.as_dict(), **cpu}
-    )
+    add_row(rows, setup, encoding, round_, result, before, result.requests + clients, server_pid)
 
 
-def add_row(rows: list, row: dict) -> None:
-    """Append one measurement and print it."""
+def wrk_point(rows: list, setup: str, endpoint: str, body: bytes, headers: dict[str, str],
+              clients: int, batch: int, seconds: float, round_: int,
+              server_pid: int) -> None:  # fmt: skip
+    """One :func:`wrk` measurement of ``body`` (``batch`` samples), recorded like :func:`point`."""
+    before = cpu_seconds(server_pid)
+    load = wrk(endpoint, body, headers, clients, seconds)
+    rps = load["requests_per_s"]
+    result = LoadResult(clients, batch, seconds, load["requests"], load["errors"], rps,
+                        rps * batch, load["p50_ms"], load["p99_ms"])  # fmt: skip
+    add_row(rows, setup, "wrk", round_, result, before, load["requests"], server_pid)
+
+
+def add_row(rows: list, setup: str, encoding: str, round_: int, result: LoadResult,
+            before: tuple[float, float], requests: int,
+            server_pid: int | None) -> None:  # fmt: skip
+    """Append one measurement, with the CPU per request used since ``before``, and print it."""
+    cpu = cpu_per_request(before, cpu_seconds(server_pid), requests, result.requests_per_s,
+                          server_pid)  # fmt: skip
+    row = {"setup": setup, "encoding": encoding, "round": round_, **result.as_dict(), **cpu}
     rows.append(row)
     print(
-        f"{row['setup']:10} {row['encoding']:13} b{row['batch']:<3} c{row['clients']:<3} "
-        f"r{row['round']} {row['samples_per_s']:10.1f}/s p50 {row['p50_ms']:8.2f} ms  "
-        f"p99 {row['p99_ms']:8.2f} ms  err {row['errors']}"
+        f"{setup:10} {encoding:13} b{result.batch:<3} c{result.clients:<3} r{round_} "
+        f"{result.samples_per_s:10.1f}/s p50 {result.p50_ms:8.2f} ms  "
+        f"p99 {result.p99_ms:8.2f} ms  err {result.errors}"
     )
 
 
@@ -211,17 +225,8 @@ def heavy_model(rows: list, server: ServerProcess, models: Path, seconds: float,
                 point(rows, f"{setup} {HEAVY}", client or "numpy", make, count, HEAVY_BATCH,
                       seconds, round_, pid if setup == "server" else None)  # fmt: skip
             if shutil.which("wrk"):
-                before = cpu_seconds(pid)
-                load = wrk(f"{url}/v2/models/{HEAVY}/infer", body, headers, count, seconds)
-                cpu = cpu_per_request(before, cpu_seconds(pid), load["requests"],
-                                      load["requests_per_s"], pid)  # fmt: skip
-                rps = load["requests_per_s"]
-                add_row(rows, {"setup": f"server {HEAVY}", "encoding": "wrk", "round": round_,
-                               "clients": count, "batch": HEAVY_BATCH, "seconds": seconds,
-                               "requests": load["requests"], "errors": load["errors"],
-                               "requests_per_s": rps, "samples_per_s": rps * HEAVY_BATCH,
-                               "p50_ms": load["p50_ms"], "p99_ms": load["p99_ms"],
-                               **cpu})  # fmt: skip
+                wrk_point(rows, f"server {HEAVY}", f"{url}/v2/models/{HEAVY}/infer", body,
+                          headers, count, HEAVY_BATCH, seconds, round_, pid)  # fmt: skip
     client = "wrk" if shutil.which("wrk") else "lean"
     return [best(rows, f"server {HEAVY}", client, HEAVY_BATCH, r)
             / best(rows, f"in-process {HEAVY}", "numpy", HEAVY_BATCH, r)
