@@ -54,6 +54,8 @@ def measure(folder: Path, repeats: int, threads: int = 1) -> list[dict]:
     split = load_digits_split()
     rows = []
     for entry in card.files:
+        if entry.format == "keras":  # the trained network itself, not a file anyone deploys
+            continue
         row = measure_variant(
             load_runner(folder / entry.path, threads), split.x_test, split.y_test, repeats=repeats
         )

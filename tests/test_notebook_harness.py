@@ -92,3 +92,29 @@ def test_execute_rejects_a_missing_path(tmp_path: Path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "not a notebook" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_model_notebooks_finds_the_notebooks_that_train_or_convert(tmp_path: Path):
+    cells = {
+        "01_fit.ipynb": "model.fit(x, y, epochs=3)",
+        "02_convert.ipynb": "converter = tf.lite.TFLiteConverter.from_saved_model(path)",
+        "03_load.ipynb": "model = export.load_keras(REPO)\nprint(model.name)",
+    }
+    for name, source in cells.items():
+        nb = new_notebook(cells=[new_code_cell(source)])
+        nbformat.write(nb, tmp_path / name)
+    found = notebooks.model_notebooks([tmp_path])
+    assert [p.name for p in found] == ["01_fit.ipynb", "02_convert.ipynb"]
+
+
+def test_the_course_notebooks_that_train_are_run_on_one_core():
+    found = {
+        p.as_posix() for p in notebooks.model_notebooks([ROOT / "notebooks", ROOT / "solutions"])
+    }
+    for lesson in (
+        "03_neural_networks",
+        "05_train_and_export",
+        "06_optimize_models",
+        "10_edge_tpu",
+    ):
+        assert str(ROOT / "notebooks" / f"{lesson}.ipynb") in found

@@ -2,8 +2,9 @@
 
 ``make model`` runs ``python -m mlops_course.export all --out models``, which writes
 
-- ``models/digits/1/``: a small Keras CNN on the bundled digits, as ONNX (fp32, int8 dynamic,
-  int8 static QDQ) and TFLite (fp32, dynamic range, full int8 with int8 input/output);
+- ``models/digits/1/``: a small Keras CNN on the bundled digits: the trained network itself
+  (``model.keras``), then ONNX (fp32, int8 dynamic, int8 static QDQ) and TFLite (fp32, dynamic
+  range, full int8 with int8 input/output) made from it;
 - ``models/diabetes/1/``: a scikit-learn regressor (scaler + ridge) as ONNX via skl2onnx;
 - ``models/mobilenet/1/``: MobileNetV2 for the serving benchmark (``all`` only; see
   :mod:`mlops_course.heavy_model`);
@@ -11,8 +12,10 @@
 each version folder with a ``card.json`` (see :mod:`mlops_course.model_card`). The SavedModel is
 an intermediate: it goes to a temporary folder (or ``--saved-model DIR``), never into models/.
 
-Training is seeded and TensorFlow's op determinism is on, so the same seed gives the same
-metrics. TensorFlow is imported only by the functions that need it.
+Training is seeded and TensorFlow's op determinism is on, so one machine repeats itself; another
+CPU or core count trains different weights. So the network is trained once, kept as
+``model.keras`` with its sha256 in the card, and every later lesson loads it (:func:`load_keras`).
+TensorFlow is imported only by the functions that need it.
 
 Introduced in notebooks/05_train_and_export.ipynb; the quantized variants in
 notebooks/06_optimize_models.ipynb.
@@ -42,8 +45,14 @@ from mlops_course.data import (
     load_diabetes_split,
     load_digits_split,
 )
-from mlops_course.model_card import ModelCard, sha256_file, validate_card, write_card
-from mlops_course.runtime import ONNX_DTYPES, OnnxRunner, load_runner
+from mlops_course.model_card import ModelCard, read_card, sha256_file, validate_card, write_card
+from mlops_course.runtime import (
+    ONNX_DTYPES,
+    KerasRunner,
+    OnnxRunner,
+    import_tensorflow,
+    load_runner,
+)
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
@@ -56,6 +65,7 @@ TFLITE_MODES = ("fp32", "dynamic", "int8")
 
 #: file name → (format, precision) of every digits variant, in the order they are made.
 DIGITS_FILES = {
+    "model.keras": ("keras", "fp32"),
     "model.onnx": ("onnx", "fp32"),
     "model_int8_dynamic.onnx": ("onnx", "int8-dynamic"),
     "model_int8_static.onnx": ("onnx", "int8-static-qdq"),
@@ -63,15 +73,6 @@ DIGITS_FILES = {
     "model_dynamic.tflite": ("tflite", "int8-dynamic-range"),
     "model_int8.tflite": ("tflite", "int8-full"),
 }
-
-
-def import_tensorflow():
-    """Import TensorFlow quietly (no oneDNN banner, no INFO logs) and return the module."""
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    return tf
 
 
 # --- the digits CNN -----------------------------------------------------------------------
@@ -106,7 +107,8 @@ def train_digits_cnn(
     """Train the CNN reproducibly; return ``(model, history)`` (per-epoch loss and accuracy).
 
     Introduced in notebooks/05_train_and_export.ipynb. Seeds Python, NumPy and TensorFlow with
-    ``seed`` and turns on op determinism, so the same seed gives the same weights on one machine.
+    ``seed`` and turns on op determinism, so the same seed gives the same weights on one machine;
+    another CPU or core count gives others (``make model`` keeps one result: :func:`load_keras`).
     The last 15% of the training split is held out for the validation curve.
     """
     tf = import_tensorflow()
@@ -123,6 +125,16 @@ def train_digits_cnn(
         verbose=verbose,
     )
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}
+
+
+def save_keras(model: Any, path: str | Path) -> Path:
+    """Save the trained network as a ``.keras`` file without its optimizer state (a third of
+    the size; nothing later trains it further). Introduced in notebooks/05_train_and_export.ipynb.
+    """
+    uncompiled = type(model).from_config(model.get_config())  # same layers, no compile config
+    uncompiled.set_weights(model.get_weights())
+    uncompiled.save(path)
+    return Path(path)
 
 
 def keras_to_onnx(
@@ -367,6 +379,10 @@ def regression_metrics(predictions: np.ndarray, targets: np.ndarray) -> dict[str
 
 def _tensor_entry(runner: Any, which: str) -> dict[str, Any]:
     """Name, shape (null = any batch), dtype and quantization of a runner's input or output."""
+    if isinstance(runner, KerasRunner):
+        tensor = runner.model.inputs[0] if which == "input" else runner.model.outputs[0]
+        name = runner.input_name if which == "input" else runner.output_name
+        return {"name": name, "shape": list(tensor.shape), "dtype": np.dtype(tensor.dtype).name}
     if isinstance(runner, OnnxRunner):
         meta = (runner.session.get_inputs() if which == "input" else runner.session.get_outputs())[
             0
@@ -480,6 +496,22 @@ def digits_card(
     return validate_card(card)
 
 
+def load_keras(folder: str | Path, name: str = "model.keras") -> Any:
+    """The trained Keras network kept in a model version folder, after checking its sha256.
+
+    Introduced in notebooks/06_optimize_models.ipynb: lessons after 05 load this network instead
+    of retraining, because training gives different weights on another CPU or core count.
+    """
+    folder = Path(folder)
+    entry = read_card(folder / "card.json").file(name)
+    digest = sha256_file(folder / name)
+    if digest != entry.sha256:
+        raise ValueError(
+            f"{folder / name}: sha256 {digest[:12]}… is not the card's {entry.sha256[:12]}…"
+        )
+    return KerasRunner(folder / name).model
+
+
 def _split_info(source: str, split: Split, stratified: bool) -> dict[str, Any]:
     return {
         "source": source,
@@ -508,7 +540,7 @@ def export_digits(
     saved_model: str | Path | None = None,
     log=print,
 ) -> ModelCard:
-    """Train and write ``out/digits/<version>/``: six model files and ``card.json``.
+    """Train and write ``out/digits/<version>/``: seven model files and ``card.json``.
 
     Introduced in notebooks/05_train_and_export.ipynb (``make model`` calls it). The folder is
     built beside the target and swapped in only when complete.
@@ -522,13 +554,15 @@ def export_digits(
         staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=parent))
         staging.chmod(0o755)
         try:
+            save_keras(model, staging / "model.keras")
             sm = export_saved_model(model, saved_model or Path(work) / "saved_model")
             keras_to_onnx(model, staging / "model.onnx")
             quantize_onnx_dynamic(staging / "model.onnx", staging / "model_int8_dynamic.onnx")
             quantize_onnx_static(
                 staging / "model.onnx", staging / "model_int8_static.onnx", split.x_train
             )
-            for name, mode in zip(list(DIGITS_FILES)[3:], TFLITE_MODES, strict=True):
+            tflite_files = [name for name, (fmt, _) in DIGITS_FILES.items() if fmt == "tflite"]
+            for name, mode in zip(tflite_files, TFLITE_MODES, strict=True):
                 (staging / name).write_bytes(convert_tflite(sm, mode, split.x_train))
             metrics = {
                 name: classification_metrics(

@@ -20,7 +20,7 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 TASKS = ("classification", "regression")
-FORMATS = ("onnx", "tflite")
+FORMATS = ("onnx", "tflite", "keras")
 DTYPES = ("float32", "int8", "uint8", "int64")
 LAYOUTS = ("NHWC", "NC")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")

@@ -1,14 +1,17 @@
 """Execute course notebooks in a fresh kernel and measure what they cost.
 
 `make execute` uses this to refresh stored outputs honestly (a notebook is written back only when
-every cell ran); `benchmarks/notebooks.py` uses it to record time and peak kernel memory.
+every cell ran); `benchmarks/notebooks.py` uses it to record time and peak kernel memory;
+`make test-one-core` asks it which notebooks train or convert models.
 
-Usage: ``python -m mlops_course.notebooks execute notebooks/ solutions/01_lab.ipynb``
+Usage: ``python -m mlops_course.notebooks execute notebooks/ solutions/01_lab.ipynb``,
+``python -m mlops_course.notebooks model-notebooks``
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -19,6 +22,12 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 CELL_TIMEOUT_S = 120
+NOTEBOOK_DIRS = ("notebooks", "solutions")
+#: Code that trains or converts a model: its results can change with the CPU and the core count.
+TRAINS_OR_CONVERTS = re.compile(
+    r"\.fit\(|\btrain\w*\(|gradient_descent\(|TFLiteConverter|convert_for_edgetpu|quantize_"
+    r"(static|dynamic)\(|keras_to_onnx\(|tf2onnx|sklearn_to_onnx\("
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,20 @@ def find_notebooks(paths: list[str | Path]) -> list[Path]:
             found.append(path)
         else:
             raise FileNotFoundError(f"not a notebook or a folder of notebooks: {raw}")
+    return found
+
+
+def model_notebooks(paths: list[str | Path] = NOTEBOOK_DIRS) -> list[Path]:
+    """The notebooks with a code cell that trains or converts a model (:data:`TRAINS_OR_CONVERTS`).
+
+    ``make test-one-core`` runs them again pinned to one core: their stored outputs must hold
+    with any threading, as they must on any CPU.
+    """
+    found = []
+    for path in find_notebooks([p for p in paths if Path(p).exists()]):
+        cells = nbformat.read(path, as_version=4).cells
+        if any(c.cell_type == "code" and TRAINS_OR_CONVERTS.search(c.source) for c in cells):
+            found.append(path)
     return found
 
 
@@ -97,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("execute", help="re-run notebooks in place, refreshing stored outputs")
     run.add_argument("paths", nargs="+", help="notebooks or folders of notebooks")
+    sub.add_parser("model-notebooks", help="list the notebooks that train or convert models")
     args = parser.parse_args(argv)
+    if args.command == "model-notebooks":
+        print("\n".join(str(path) for path in model_notebooks()))
+        return 0
     try:
         notebooks = find_notebooks(args.paths)
     except FileNotFoundError as error:

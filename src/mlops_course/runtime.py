@@ -1,4 +1,4 @@
-"""Run exported models without TensorFlow: ONNX Runtime for ``.onnx``, LiteRT for ``.tflite``.
+"""Run exported models: ONNX Runtime for ``.onnx``, LiteRT for ``.tflite``, Keras for ``.keras``.
 
 Both return float32 outputs. The TFLite runner takes float32 inputs whatever the file stores
 inside: a full-integer model gets its input quantized and its output dequantized with the
@@ -7,11 +7,16 @@ declares: float32 for most models, uint8 pixels for one that scales them itself 
 heavy model); it refuses to round floats into an integer input. Thread counts are explicit,
 so latency measurements and servers behave the same on a laptop and on a shared CI machine.
 
-Introduced in notebooks/05_train_and_export.ipynb (ONNX) and 06_optimize_models.ipynb (TFLite).
+Only the Keras runner needs TensorFlow (the trained network that ``make model`` keeps, so that
+later lessons load it instead of retraining); the server never uses it.
+
+Introduced in notebooks/05_train_and_export.ipynb (ONNX, Keras) and 06_optimize_models.ipynb
+(TFLite).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -149,11 +154,41 @@ class TfliteRunner:
         return y.astype(np.float32, copy=True)
 
 
-def load_runner(path: str | Path, threads: int = 1) -> OnnxRunner | TfliteRunner:
-    """An ONNX or TFLite runner chosen by the file's suffix. Introduced in 06_optimize_models."""
+def import_tensorflow():
+    """Import TensorFlow quietly (no oneDNN banner, no INFO logs) and return the module."""
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+class KerasRunner:
+    """Run a ``.keras`` file: the trained network, as ``make model`` keeps it beside its exports.
+
+    Introduced in notebooks/05_train_and_export.ipynb. ``self.model`` is the Keras model itself
+    (lessons 06 and 10 load it instead of retraining). TensorFlow's threads are set per process,
+    so ``threads`` is accepted for the common interface and ignored.
+    """
+
+    def __init__(self, path: str | Path, threads: int = 1) -> None:
+        tf = import_tensorflow()
+        self.path = Path(path)
+        self.model = tf.keras.models.load_model(self.path, compile=False)
+        self.input_name = self.model.layers[0].input.name
+        self.output_name = self.model.layers[-1].name
+        self.input_dtype = np.dtype(self.model.inputs[0].dtype)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Float32 outputs for the batch ``x`` (inference mode: no dropout)."""
+        y = self.model(np.asarray(x, dtype=self.input_dtype), training=False)
+        return y.numpy().astype(np.float32, copy=False)
+
+
+def load_runner(path: str | Path, threads: int = 1) -> OnnxRunner | TfliteRunner | KerasRunner:
+    """A runner chosen by the file's suffix. Introduced in 06_optimize_models."""
+    runners = {".onnx": OnnxRunner, ".tflite": TfliteRunner, ".keras": KerasRunner}
     suffix = Path(path).suffix
-    if suffix == ".onnx":
-        return OnnxRunner(path, threads)
-    if suffix == ".tflite":
-        return TfliteRunner(path, threads)
-    raise ValueError(f"{path}: unknown model format {suffix!r} (expected .onnx or .tflite)")
+    if suffix not in runners:
+        raise ValueError(f"{path}: unknown model format {suffix!r} (expected {', '.join(runners)})")
+    return runners[suffix](path, threads)
