@@ -1,7 +1,28 @@
-"""Repository-wide pytest settings: what nbval collects, and per-notebook durations."""
+"""Repository-wide pytest settings: what nbval collects, per-notebook durations, and a check
+that the run leaves no process behind.
 
+The check: at the start of the session, ``MLOPS_COURSE_TEST_SESSION`` is set to a value unique
+to this run, so every process the run starts carries it in its environment (servers, kernels,
+gunicorn workers, their children), even once its parent has died and it has been handed to
+another. At the end, after every fixture and nbval kernel has been torn down, any such process
+still running, and any descendant of pytest, gets ``MLOPS_COURSE_LEFTOVER_GRACE_S`` (15 s) to
+exit; those that do not are listed (pid, command), stopped (SIGTERM, SIGKILL 5 s later), and the
+run fails. Only this run's processes are looked at: another run on the same machine (say,
+another ``make test``) carries another value, and a server someone started by hand carries none.
+A child started with an environment of its own (``env=`` without ``os.environ``) is seen only
+while it descends from pytest. Needs psutil (in dev.lock; the check is skipped without it).
+"""
+
+import os
+import time
+import uuid
 from collections import defaultdict
 from pathlib import Path
+
+import pytest
+
+SESSION_MARK = "MLOPS_COURSE_TEST_SESSION"
+GRACE_S = float(os.environ.get("MLOPS_COURSE_LEFTOVER_GRACE_S", "15"))
 
 # The template is a skeleton, not a lesson; labs/ is the unfilled student version.
 collect_ignore_glob = ["notebooks/_*.ipynb", "labs/*", "build/*"]
@@ -23,3 +44,80 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{seconds:7.1f} s  {Path(path)}")
     total = sum(_notebook_seconds.values())
     terminalreporter.write_line(f"{total:7.1f} s  total ({len(_notebook_seconds)} notebooks)")
+
+
+_marks: list[tuple[str, str | None]] = []  # (this session's mark, the value it replaced)
+
+
+def pytest_sessionstart(session):
+    _marks.append((f"{os.getpid()}-{uuid.uuid4().hex[:12]}", os.environ.get(SESSION_MARK)))
+    os.environ[SESSION_MARK] = _marks[-1][0]
+
+
+def leftover_processes(mark: str) -> list:
+    """Running processes (psutil) that descend from this one or carry ``mark``; not zombies."""
+    import psutil
+
+    me = psutil.Process()
+    found = {child.pid: child for child in me.children(recursive=True)}
+    for process in psutil.process_iter():
+        if process.pid in found or process.pid == me.pid:
+            continue
+        try:
+            if process.environ().get(SESSION_MARK) == mark:
+                found[process.pid] = process
+        except (psutil.Error, OSError):  # gone meanwhile, or not ours to read
+            pass
+    running = []
+    for process in found.values():
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+        except psutil.Error:
+            pass
+    return running
+
+
+@pytest.hookimpl(trylast=True)  # after the fixtures' and nbval's teardown (in pytest's runner)
+def pytest_sessionfinish(session):
+    if not _marks:
+        return
+    mark, before = _marks.pop()
+    if before is None:
+        os.environ.pop(SESSION_MARK, None)
+    else:
+        os.environ[SESSION_MARK] = before
+    try:
+        import psutil
+    except ImportError:
+        return
+    deadline = time.monotonic() + GRACE_S
+    left = leftover_processes(mark)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.25)
+        left = leftover_processes(mark)
+    if not left:
+        return
+    lines = []
+    for process in left:
+        try:
+            lines.append(f"{process.pid:>7}  {' '.join(process.cmdline()) or process.name()}")
+            process.terminate()  # a chance to clean up (gunicorn removes its metrics folder)
+        except psutil.Error:
+            pass
+    for process in psutil.wait_procs(left, timeout=5)[1]:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    if not lines:  # all gone by themselves in the meantime
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    header = f"still running {GRACE_S:g} s after the last test (now stopped):"
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.section("processes left behind", sep="=", red=True, bold=True)
+        for line in [header, *lines]:
+            reporter.write_line(line)
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

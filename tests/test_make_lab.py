@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlops_course.serving.process import free_port
+from mlops_course.serving.process import free_port, tied_popen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_make_lab_serves_jupyterlab():
     port, token = free_port(), "course-test-token"
-    server = subprocess.Popen(
+    server = tied_popen(  # make passes the SIGTERM it gets on to jupyter lab
         ["make", "--no-print-directory", "lab", f"PORT={port}",
          f"LAB_ARGS=--IdentityProvider.token={token}"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

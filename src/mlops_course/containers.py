@@ -250,6 +250,8 @@ class LocalRegistry:
     def start(self, timeout: float = 20) -> LocalRegistry:
         import urllib.request
 
+        from mlops_course.serving.process import tied_popen  # stops with this process, too
+
         root = Path(self._folder.name)
         config = root / "config.yml"
         config.write_text(
@@ -258,7 +260,7 @@ class LocalRegistry:
             f"http:\n  addr: {self.address}\n"
         )
         with open(root / "registry.log", "wb") as log:  # the child keeps its own handle
-            self.process = subprocess.Popen(
+            self.process = tied_popen(
                 [self.binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout

@@ -2,25 +2,122 @@
 
 The notebook, the end-to-end tests and the benchmark use this, so none of them leaves a server
 running: :class:`ServerProcess` is a context manager, starts the child in its own process group
-and, on exit, asks it to stop (SIGTERM) and kills the group if it does not.
+and, on exit, asks it to stop (SIGTERM) and kills the group if it does not. That explicit stop
+does not run when the starting process is killed (a Jupyter kernel restarted or killed, a test
+run interrupted: ``atexit`` does not run either), so every child is also started with
+:func:`tied_popen`, which ties it to this process: when this process dies, the child gets
+SIGTERM. Other code that starts a long-lived server (the image registry in
+:mod:`mlops_course.containers`, the tests) uses :func:`tied_popen` too.
 
 Introduced in notebooks/07_serving_with_flask.ipynb.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 HOST = "127.0.0.1"
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+# Polls the pid of its parent (argv[1]) and of the child it guards (argv[2]) every half second;
+# when the parent has died (this process was handed to another parent), SIGTERM to the child's
+# process group (or the child alone when it leads none), SIGKILL after argv[3] seconds. Exits
+# as soon as the child is gone. Plain Python, no imports from the course: it runs anywhere.
+WATCHDOG = """
+import os, signal, sys, time
+parent, child, grace = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+def kill(sig):
+    try:
+        os.killpg(child, sig) if os.getpgid(child) == child else os.kill(child, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+while alive(child) and os.getppid() == parent:
+    time.sleep(0.5)
+if alive(child):
+    kill(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kill(signal.SIGKILL)
+"""
+_watchdogs: list[subprocess.Popen] = []  # reaped by the next tied_popen once they have exited
+
+
+def _linux_prctl():
+    """libc's ``prctl``, or None where there is none (macOS, other systems)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def tied_popen(command: list[str], *, watchdog_grace: float = 15.0,
+               **popen_kwargs) -> subprocess.Popen:  # fmt: skip
+    """``subprocess.Popen(command, **popen_kwargs)``, but the child dies with this process.
+
+    An explicit stop (:meth:`ServerProcess.stop`, a ``finally``) still comes first; this is for
+    when it never runs: this process is killed (SIGKILL, an out-of-memory kill, a Jupyter kernel
+    restarted or shut down with ``now=True``, as nbval does), where ``atexit`` does not run.
+
+    On Linux, the child asks the kernel for SIGTERM when its parent dies (``prctl`` with
+    ``PR_SET_PDEATHSIG``, called in the child between fork and exec) and then checks that the
+    parent has not died already (``getppid`` changed; it exits at once if so). The signal goes
+    to the child only: a server with children of its own must stop them on SIGTERM (gunicorn's
+    master does: it stops its workers, which also exit by themselves once their master is gone).
+    Linux sends the signal when the *thread* that started the child exits, not the process, so
+    this is only used when called from the main thread; from any other thread, and where there
+    is no ``prctl`` (macOS), a watchdog does the job instead: a small Python process (its own
+    session, so a Ctrl-C in the terminal does not stop it first) that checks every half second
+    whether this process is still its parent and, once it is not, sends SIGTERM to the child's
+    process group (the child alone when it leads none) and SIGKILL ``watchdog_grace`` seconds
+    later. The watchdog exits when the child does. It goes by pid, so a child pid reused within
+    half a second of the child's exit could be hit; that needs this process to die in the same
+    half second.
+
+    ``preexec_fn`` cannot be passed (this function uses it).
+    """
+    if "preexec_fn" in popen_kwargs:
+        raise TypeError("tied_popen sets preexec_fn itself")
+    parent = os.getpid()
+    prctl = _linux_prctl() if threading.current_thread() is threading.main_thread() else None
+    if prctl is not None:
+
+        def die_with_parent() -> None:  # runs in the child, before exec: nothing to import
+            if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+            if os.getppid() != parent:  # the parent died before the line above
+                os._exit(1)
+
+        return subprocess.Popen(command, preexec_fn=die_with_parent, **popen_kwargs)
+    child = subprocess.Popen(command, **popen_kwargs)
+    _watchdogs[:] = [w for w in _watchdogs if w.poll() is None]
+    watchdog = [sys.executable, "-c", WATCHDOG, str(parent), str(child.pid), str(watchdog_grace)]
+    _watchdogs.append(
+        subprocess.Popen(watchdog, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    )  # fmt: skip
+    return child
 
 
 def free_port(host: str = HOST) -> int:
@@ -60,7 +157,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         """Start the child and block until ``ready_path`` answers 200 (or raise with its log)."""
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
+            self.process = tied_popen(
                 self.command, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
