@@ -1,7 +1,12 @@
-"""mlops_course.containers without a Docker engine: the Dockerfile parser, the build command,
-and what ``engine_status`` says when no engine answers."""
+"""mlops_course.containers without a Docker engine: the Dockerfile parser, the choice of a
+docker client that can build (with fake ``docker`` scripts), the build command, and what
+``engine_status`` says when no engine answers."""
 
+import os
+import re
 from pathlib import Path
+
+import pytest
 
 from mlops_course import containers
 
@@ -60,12 +65,101 @@ def test_the_serving_dockerfile_has_two_stages_and_ends_non_root():
     assert steps[-1].keyword == "CMD" and steps[-1].exec_form
 
 
-def test_build_command_puts_options_before_the_context(monkeypatch):
-    monkeypatch.setenv("DOCKER", "/usr/bin/docker")
+def fake_docker(folder: Path, version: str, buildx: bool = False) -> Path:
+    """A ``docker`` script in ``folder`` that prints ``version`` and has buildx or not; it logs
+    every other command to ``folder/calls`` and exits 1, so a build through it is seen."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "docker"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = --version ] && {{ echo "Docker version {version}"; exit 0; }}\n'
+        f'[ "$1 $2" = "buildx version" ] && exit {0 if buildx else 1}\n'
+        f'echo "$@" >> "{folder}/calls"; exit 1\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
+def only(monkeypatch, tmp_path):
+    """PATH made of the given folders only, no ``$DOCKER``, and no /usr/bin/docker to fall
+    back on (it exists on machines with Debian's docker.io)."""
+    monkeypatch.delenv("DOCKER", raising=False)
+    monkeypatch.setattr(containers, "DEBIAN_DOCKER", str(tmp_path / "no-usr-bin" / "docker"))
+
+    def set_path(*folders: Path) -> None:
+        monkeypatch.setenv("PATH", os.pathsep.join(map(str, folders)))
+
+    return set_path
+
+
+NEW = "28.2.2, build e6534b4"  # the machine image's /usr/local/bin/docker
+DEBIAN = "20.10.24+dfsg1, build 297e128"  # bookworm's docker.io
+
+
+def test_a_new_client_without_buildx_is_refused_in_one_line(only, tmp_path):
+    new = fake_docker(tmp_path / "local", NEW)
+    only(new.parent)
+    with pytest.raises(containers.NoBuildKitClient) as refused:
+        containers.docker_cli()
+    message = str(refused.value)
+    assert "\n" not in message and f"tried {new} (28.2.2 without the buildx plugin)" in message
+    assert "apt-get install docker.io" in message and "buildx plugin" in message
+    assert "DOCKER=" in message
+    with pytest.raises(containers.NoBuildKitClient):  # build_image refuses before building
+        containers.build_image("Dockerfile", "demo:1", context=tmp_path)
+    assert not (new.parent / "calls").exists()
+
+
+def test_the_first_client_that_can_build_is_chosen_along_the_path(only, tmp_path):
+    new = fake_docker(tmp_path / "local", NEW)
+    debian = fake_docker(tmp_path / "usr", DEBIAN)
+    only(new.parent, debian.parent)
+    assert containers.docker_cli() == str(debian)  # 20.10: BuildKit built in
+    with_buildx = fake_docker(tmp_path / "buildx", NEW, buildx=True)
+    only(with_buildx.parent, debian.parent)
+    assert containers.docker_cli() == str(with_buildx)  # 28.x with the buildx plugin
+
+
+def test_usr_bin_docker_is_tried_when_not_on_the_path(only, monkeypatch, tmp_path):
+    only(fake_docker(tmp_path / "local", NEW).parent)
+    debian = fake_docker(tmp_path / "usr-bin", DEBIAN)
+    monkeypatch.setattr(containers, "DEBIAN_DOCKER", str(debian))
+    assert containers.docker_cli() == str(debian)
+
+
+def test_docker_is_honoured_but_still_checked(only, monkeypatch, tmp_path):
+    debian = fake_docker(tmp_path / "usr", DEBIAN)
+    with_buildx = fake_docker(tmp_path / "buildx", NEW, buildx=True)
+    only(debian.parent)
+    monkeypatch.setenv("DOCKER", str(with_buildx))
+    assert containers.docker_cli() == str(with_buildx)  # not the first on the PATH
+    new = fake_docker(tmp_path / "local", NEW)
+    monkeypatch.setenv("DOCKER", str(new))
+    refused = f"^DOCKER={re.escape(str(new))} cannot build"
+    with pytest.raises(containers.NoBuildKitClient, match=refused):
+        containers.docker_cli()  # no fallback to the PATH's 20.10 client
+
+
+def test_the_client_command_prints_the_choice_or_the_one_line_error(only, tmp_path, capsys):
+    new = fake_docker(tmp_path / "local", NEW)
+    only(new.parent)
+    assert containers.main(["client"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: no docker client") and err.count("\n") == 1
+    debian = fake_docker(tmp_path / "usr", DEBIAN)
+    only(new.parent, debian.parent)
+    assert containers.main(["client"]) == 0
+    assert capsys.readouterr().out == f"{debian}\n"
+
+
+def test_build_command_puts_options_before_the_context(monkeypatch, tmp_path):
+    debian = fake_docker(tmp_path, DEBIAN)
+    monkeypatch.setenv("DOCKER", str(debian))
     command = containers.build_command(
         "Dockerfile", "demo:1", version="1.2.3", context="/ctx", options=["--no-cache"]
     )
-    assert command[:3] == ["/usr/bin/docker", "build", "--network=host"]
+    assert command[:3] == [str(debian), "build", "--network=host"]
     assert command[-2:] == ["--no-cache", "/ctx"]
     assert "VERSION=1.2.3" in command and command[command.index("-t") + 1] == "demo:1"
     assert command[command.index("-f") + 1] == str(Path("/ctx") / "Dockerfile")

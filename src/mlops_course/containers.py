@@ -3,16 +3,21 @@
 The Docker SDK for Python (``docker``) drives the engine: run, inspect, tag, push, pull. Builds
 go through the ``docker`` command line with BuildKit, because only BuildKit reads the
 per-Dockerfile ``Dockerfile.dockerignore`` files that keep notebooks and venvs out of the serving
-image's context; the SDK's build call uses the legacy builder. ``DOCKER`` names the client to use
-(CI sets it to Debian's 20.10 client, which has BuildKit built in).
+image's context; the SDK's build call uses the legacy builder. :func:`docker_cli` chooses a client
+that can build with BuildKit (``$DOCKER`` if set, else the first such ``docker`` on the PATH or
+``/usr/bin/docker``); ``python -m mlops_course.containers client`` prints its choice for the
+Makefile and CI.
 
 Introduced in notebooks/08_containers.ipynb.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,9 +48,88 @@ class BuildFailed(RuntimeError):
     """``docker build`` exited non-zero; the message ends with the build's last lines."""
 
 
+class NoBuildKitClient(RuntimeError):
+    """No docker client here can build with BuildKit; the one-line message says how to get one."""
+
+
+#: Debian's client, from ``apt-get install docker.io``; tried even where it is not on the PATH.
+DEBIAN_DOCKER = "/usr/bin/docker"
+#: Clients before 23.0 have BuildKit built in (``DOCKER_BUILDKIT=1``); from 23.0 on, ``docker
+#: build`` with BuildKit needs the buildx plugin.
+BUILDX_FROM = (23, 0)
+HOW_TO_GET_ONE = (
+    "on Debian bookworm `apt-get install docker.io` (its 20.10 client has BuildKit built in), "
+    "elsewhere install the docker-buildx plugin, or set DOCKER=/path/to/a/client that can"
+)
+
+
+def client_version(client: str) -> str | None:
+    """``"28.2.2"`` from ``docker --version`` ("Docker version 28.2.2, build e6534b4"), or None."""
+    try:
+        out = subprocess.run([client, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"Docker version (\d+\.\d+\S*?),? ", out.stdout + " ")
+    return found[1] if out.returncode == 0 and found else None
+
+
+def why_cannot_build(client: str) -> str | None:
+    """None when ``client`` can build with BuildKit, else why not ("28.2.2 without buildx")."""
+    version = client_version(client)
+    if version is None:
+        return "it prints no Docker version"
+    if tuple(int(part) for part in version.split(".")[:2]) < BUILDX_FROM:
+        return None
+    try:
+        buildx = subprocess.run([client, "buildx", "version"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        buildx = None
+    if buildx is not None and buildx.returncode == 0:
+        return None
+    return f"{version} without the buildx plugin"
+
+
+def docker_candidates(path: str | None = None) -> list[str]:
+    """Every ``docker`` along ``path`` (the PATH by default), then ``/usr/bin/docker``, each
+    binary once."""
+    found: dict[str, str] = {}
+    folders = (os.environ.get("PATH", "") if path is None else path).split(os.pathsep)
+    candidates = [os.path.join(folder, "docker") for folder in folders if folder]
+    for candidate in [*candidates, DEBIAN_DOCKER]:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            found.setdefault(os.path.realpath(candidate), candidate)
+    return list(found.values())
+
+
+@functools.lru_cache(maxsize=8)
+def _choose_client(chosen: str | None, path: str) -> str:
+    if chosen:
+        client = shutil.which(chosen, path=path) or chosen
+        why = why_cannot_build(client)
+        if why is None:
+            return client
+        raise NoBuildKitClient(
+            f"DOCKER={chosen} cannot build with BuildKit ({why}): {HOW_TO_GET_ONE}"
+        )
+    tried = []
+    for client in docker_candidates(path):
+        why = why_cannot_build(client)
+        if why is None:
+            return client
+        tried.append(f"{client} ({why})")
+    tried_text = ", ".join(tried) or f"none (no docker on the PATH, no {DEBIAN_DOCKER})"
+    raise NoBuildKitClient(
+        "no docker client here can build with BuildKit (one before 23.0, or one with buildx); "
+        f"tried {tried_text}: {HOW_TO_GET_ONE}"
+    )
+
+
 def docker_cli() -> str:
-    """The docker client to run: ``$DOCKER`` if set, else ``docker`` on the PATH."""
-    return os.environ.get("DOCKER", "docker")
+    """The docker client that builds: ``$DOCKER`` if set and able, else the first ``docker``
+    along the PATH, or ``/usr/bin/docker``, that can build with BuildKit (a client before 23.0
+    has it built in; 23.0 and later need ``docker buildx``). The choice is cached per
+    ``$DOCKER`` and PATH; raise :class:`NoBuildKitClient` when there is none."""
+    return _choose_client(os.environ.get("DOCKER") or None, os.environ.get("PATH", ""))
 
 
 def engine():
@@ -105,7 +189,8 @@ def build_image(
 ) -> subprocess.CompletedProcess:
     """Build ``dockerfile`` (relative to ``context``, by default the repository root) with
     BuildKit; raise :class:`BuildFailed` with the end of the build log. BuildKit writes its
-    step-by-step log (``#5 CACHED``, ``#6 DONE 5.5s``) to the result's ``stderr``."""
+    step-by-step log (``#5 CACHED``, ``#6 DONE 5.5s``) to the result's ``stderr``. Without a
+    client that can build with BuildKit, raise :class:`NoBuildKitClient` and run nothing."""
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     command = build_command(dockerfile, tag, version, context, options)
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
@@ -302,3 +387,20 @@ class LocalRegistry:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlops_course.containers", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("client", help="print the docker client that builds with BuildKit")
+    parser.parse_args(argv)
+    try:
+        print(docker_cli())
+    except NoBuildKitClient as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
