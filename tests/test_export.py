@@ -3,6 +3,9 @@ training with Keras ↔ ONNX Runtime parity and a complete version folder."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -140,3 +143,20 @@ def test_export_digits_writes_a_complete_verified_version(tmp_path):
     )
     assert card.training["epochs"] == 3 and card.training["parameters"] > 100_000
     assert not list(tmp_path.glob("digits/.*")), "staging folder left behind"
+
+
+def test_load_keras_refuses_a_network_that_is_not_the_cards(tmp_path):
+    committed = Path(__file__).resolve().parents[1] / "models" / "digits" / "1"
+    folder = shutil.copytree(committed, tmp_path / "1")
+    with open(folder / "model.keras", "ab") as file:
+        file.write(b"\0")
+    with pytest.raises(ValueError, match="is not the card's"):
+        export.load_keras(folder)
+
+
+def test_load_keras_gives_the_network_behind_the_committed_exports(digits):
+    committed = Path(__file__).resolve().parents[1] / "models" / "digits" / "1"
+    model = export.load_keras(committed)
+    keras = model(digits.x_test, training=False).numpy()
+    onnx = OnnxRunner(committed / "model.onnx").predict(digits.x_test)
+    np.testing.assert_allclose(keras, onnx, atol=1e-5)
