@@ -1,135 +1,27 @@
-"""Model cards: the JSON file beside every model in ``models/<name>/<version>/card.json``.
-
-A card says what the model expects (input name, shape, dtype, preprocessing), what it answers
-(labels or target), how good it is on the test split, what data and code produced it, and the
-sha256 of every file it describes. The model server reads the card instead of hard-coding any of
-this, so a card is validated strictly: a bad card is rejected with every problem listed.
-
-Introduced in notebooks/05_train_and_export.ipynb.
-"""
+"""Check a card dict against the schema, listing every problem at once."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
-TASKS = ("classification", "regression")
-FORMATS = ("onnx", "tflite", "keras")
-DTYPES = ("float32", "int8", "uint8", "int64")
-LAYOUTS = ("NHWC", "NC")
+from mlops_course.model_card.card import (
+    DTYPES,
+    FORMATS,
+    LAYOUTS,
+    SCHEMA_VERSION,
+    TASKS,
+    ModelCard,
+    ModelCardError,
+    ModelFile,
+    TensorInfo,
+)
+
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REQUIRED_METRICS = {"classification": ("accuracy",), "regression": ("r2", "mae", "rmse")}
-
-
-class ModelCardError(ValueError):
-    """A card that does not follow the schema; the message lists every problem found."""
-
-    def __init__(self, problems: list[str], source: str = "model card") -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"{source} is not a valid model card ({len(problems)} problem(s)):\n{lines}"
-        )
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    """One input or output tensor: ``None`` in ``shape`` marks a dynamic (batch) dimension."""
-
-    name: str
-    shape: tuple[int | None, ...]
-    dtype: str
-    scale: float | None = None  # int8/uint8 tensors: real = scale * (q - zero_point)
-    zero_point: int | None = None
-
-
-@dataclass(frozen=True)
-class ModelFile:
-    """One model file in the version folder, with its checksum and its own test-split metrics."""
-
-    path: str
-    format: str
-    precision: str
-    size_bytes: int
-    sha256: str
-    input: TensorInfo
-    output: TensorInfo
-    metrics: dict[str, float]
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """A validated model card. Build one with :func:`validate_card` or :func:`read_card`."""
-
-    name: str
-    version: int
-    task: str
-    description: str
-    created: str
-    default_file: str
-    preprocessing: dict[str, Any]
-    labels: tuple[str, ...] | None
-    features: tuple[str, ...] | None
-    training_data: dict[str, Any]
-    training: dict[str, Any]
-    code: dict[str, Any]
-    files: tuple[ModelFile, ...]
-    schema_version: int = SCHEMA_VERSION
-    # The largest batch a server should run (optional): a limit that the request size limit does
-    # not give, e.g. for a model whose small inputs need a lot of working memory. Lesson 07.
-    max_batch: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def file(self, path: str | None = None) -> ModelFile:
-        """The entry for ``path`` (default: the card's ``default_file``)."""
-        wanted = path or self.default_file
-        for entry in self.files:
-            if entry.path == wanted:
-                return entry
-        raise KeyError(f"{self.name}/{self.version}: no file {wanted!r} in the card")
-
-    @property
-    def input(self) -> TensorInfo:
-        """The default file's input tensor (what a server feeds)."""
-        return self.file().input
-
-    @property
-    def output(self) -> TensorInfo:
-        """The default file's output tensor."""
-        return self.file().output
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        """The default file's metrics on the test split."""
-        return self.file().metrics
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict in the schema's key order (tuples become lists)."""
-        data = asdict(self)
-        extra = data.pop("extra")
-        for entry in data["files"]:
-            for key in ("input", "output"):  # float tensors have no quantization parameters
-                entry[key] = {k: v for k, v in entry[key].items() if v is not None}
-        if data["max_batch"] is None:  # optional: cards without one stay as they were
-            del data["max_batch"]
-        ordered = {"schema_version": data.pop("schema_version"), **data, **extra}
-        return json.loads(json.dumps(ordered))
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes (read in chunks). Introduced in 05_train_and_export."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Checker:
@@ -342,44 +234,3 @@ def validate_card(data: Any, source: str = "model card") -> ModelCard:
         max_batch=max_batch,
         extra={k: v for k, v in data.items() if k not in known},
     )
-
-
-def read_card(path: str | Path) -> ModelCard:
-    """Read and validate ``card.json``; errors name the file. Introduced in 05_train_and_export."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ModelCardError([f"not valid JSON: {error}"], str(path)) from None
-    return validate_card(data, source=str(path))
-
-
-def write_card(card: ModelCard | dict[str, Any], path: str | Path) -> Path:
-    """Validate, then write a card as indented JSON. Introduced in 05_train_and_export."""
-    if isinstance(card, dict):
-        card = validate_card(card)
-    path = Path(path)
-    text = json.dumps(card.to_dict(), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
-
-
-def verify_files(card: ModelCard, folder: str | Path) -> list[str]:
-    """Problems with the files on disk: missing, wrong size or wrong sha256 ([] when all match).
-
-    Introduced in notebooks/05_train_and_export.ipynb; the server refuses a version that fails.
-    """
-    problems = []
-    for entry in card.files:
-        path = Path(folder) / entry.path
-        if not path.is_file():
-            problems.append(f"{entry.path}: missing from {folder}")
-            continue
-        if path.stat().st_size != entry.size_bytes:
-            problems.append(
-                f"{entry.path}: {path.stat().st_size} bytes, card says {entry.size_bytes}"
-            )
-        digest = sha256_file(path)
-        if digest != entry.sha256:
-            problems.append(f"{entry.path}: sha256 {digest[:12]}… != card {entry.sha256[:12]}…")
-    return problems
