@@ -70,8 +70,8 @@ test-one-core: setup ## nbval on the notebooks that train or convert models, pin
 	echo "test-one-core: taskset -c 0 nbval on" $$notebooks; \
 	taskset -c 0 $(PY) -m pytest $(NBVAL_ARGS) $$notebooks
 
-test-fast: setup ## Unit tests only (no notebooks)
-	$(PY) -m pytest tests -m "not slow"
+test-fast: setup ## Unit tests only: no notebooks, no Docker, nothing marked slow
+	$(PY) -m pytest tests -m "not slow and not docker"
 
 execute: setup ## Re-run notebooks in place to refresh their stored outputs (NB=path for one)
 	$(PY) -m mlops_course.notebooks execute $(or $(NB),$(NOTEBOOK_DIRS))
