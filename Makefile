@@ -23,6 +23,10 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and CI often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# ONNX Runtime records usage telemetry unless this is set before it is imported; every target
+# (JupyterLab and its kernels, the tests, the server) inherits it. The package sets it too.
+export ORT_DISABLE_TELEMETRY := 1
+
 NOTEBOOK_DIRS := notebooks solutions
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 

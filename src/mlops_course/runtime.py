@@ -38,14 +38,31 @@ ONNX_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(
                "tensor(int8)": "int8", "tensor(int64)": "int64"}  # fmt: skip
 
 
+TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
+
+
+def import_onnxruntime():
+    """``onnxruntime``, imported with its usage telemetry off. Introduced in 05_train_and_export.
+
+    On Linux, ONNX Runtime 1.31 records usage events by default (a device id and an event database
+    under ``~/.cache/Microsoft/DeveloperTools/.onnxruntime``), and only ``ORT_DISABLE_TELEMETRY=1``
+    set *before the first import* stops that. Every course path into ONNX Runtime comes through
+    here; the Makefile, the kernel and the images set the variable too, for code that imports
+    ``onnxruntime`` directly. A value the user set explicitly is kept.
+    """
+    os.environ.setdefault(TELEMETRY_ENV, "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def onnx_session(path: str | Path, threads: int = 1, providers: tuple[str, ...] = CPU):
     """An ``onnxruntime.InferenceSession`` with explicit providers and thread counts.
 
     Introduced in notebooks/05_train_and_export.ipynb. Providers other than the CPU one must be
     compiled into the installed onnxruntime (e.g. ``CUDAExecutionProvider`` in onnxruntime-gpu).
     """
-    import onnxruntime as ort
-
+    ort = import_onnxruntime()
     missing = sorted(set(providers) - set(ort.get_available_providers()))
     if missing:
         raise ValueError(
