@@ -5,7 +5,10 @@ SEED is the bare Deployment a team starts from (lesson 09): every review rule fa
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+
+from mlops_course.kubernetes import manifests
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s"
@@ -33,3 +36,20 @@ spec:
         ports:
         - containerPort: 5000
 """
+
+
+@functools.cache
+def stable() -> list[dict]:
+    """The stable objects (``k8s/``), read once; deep-copy them before changing anything."""
+    return manifests.load_kustomization(K8S)
+
+
+@functools.cache
+def canary_set() -> list[dict]:
+    """The canary overlay's objects (stable + canary), read once."""
+    return manifests.load_kustomization(PLAIN["canary"])
+
+
+def canary() -> dict:
+    """The canary Deployment of the canary overlay."""
+    return manifests.find(canary_set(), "Deployment", "model-server-canary")

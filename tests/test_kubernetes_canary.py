@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-from k8s_cases import K8S, PLAIN
+import k8s_cases as cases
 
 from mlops_course.kubernetes import canary as kc
 from mlops_course.kubernetes import manifests as km
 
 
-@pytest.fixture(scope="module")
-def stable() -> list[dict]:
-    return km.load_kustomization(K8S)
-
-
-@pytest.fixture(scope="module")
-def canary() -> dict:
-    return km.find(km.load_kustomization(PLAIN["canary"]), "Deployment", "model-server-canary")
-
-
-def test_the_canary_is_a_canary_of_stable(stable, canary):
+def test_the_canary_is_a_canary_of_stable():
+    stable = cases.stable()
+    canary = cases.canary()
     deployment, service = km.find(stable, "Deployment"), km.find(stable, "Service")
     assert kc.check_canary(deployment, canary, service) == []
     assert kc.canary_share(deployment, canary) == 0.25
@@ -30,7 +21,9 @@ def test_the_canary_is_a_canary_of_stable(stable, canary):
     ]
 
 
-def test_a_canary_must_be_a_deployment(stable, canary):
+def test_a_canary_must_be_a_deployment():
+    stable = cases.stable()
+    canary = cases.canary()
     deployment, service = km.find(stable, "Deployment"), km.find(stable, "Service")
     assert kc.check_canary(deployment, {**canary, "kind": "Pod"}, service) == [
         "a canary is a Deployment, not a Pod"
@@ -64,7 +57,9 @@ def broken_canaries(canary: dict) -> dict[str, dict]:
     }
 
 
-def test_check_canary_catches_each_flaw(stable, canary):
+def test_check_canary_catches_each_flaw():
+    stable = cases.stable()
+    canary = cases.canary()
     deployment, service = km.find(stable, "Deployment"), km.find(stable, "Service")
     for flaw, broken in broken_canaries(canary).items():
         problems = kc.check_canary(deployment, broken, service)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+import k8s_cases as cases
 import pytest
-from k8s_cases import K8S, PLAIN, ROOT
+from k8s_cases import ROOT
 
 import mlops_course
 from mlops_course.containers import ImageFacts
@@ -19,21 +20,13 @@ from mlops_course.serving import create_app
 
 
 @pytest.fixture(scope="module")
-def stable() -> list[dict]:
-    return km.load_kustomization(K8S)
-
-
-@pytest.fixture(scope="module")
-def canary() -> dict:
-    return km.find(km.load_kustomization(PLAIN["canary"]), "Deployment", "model-server-canary")
-
-
-@pytest.fixture(scope="module")
 def facts() -> consistency.ServingFacts:
     return consistency.serving_facts(ROOT)
 
 
-def test_manifests_agree_with_the_dockerfile_and_the_server(stable, canary, facts):
+def test_manifests_agree_with_the_dockerfile_and_the_server(facts):
+    stable = cases.stable()
+    canary = cases.canary()
     assert consistency.consistency_problems(stable, canary, facts) == []
     deployment = km.find(stable, "Deployment")
     assert facts.course_version == mlops_course.__version__
@@ -50,7 +43,8 @@ def test_the_routes_are_every_route_the_real_server_serves(facts):
     assert {"/v2/health/ready", "/predict", "/metrics", "/metadata", "/"} <= facts.routes
 
 
-def test_a_probe_on_a_plain_rest_route_is_a_server_route(stable, facts):
+def test_a_probe_on_a_plain_rest_route_is_a_server_route(facts):
+    stable = cases.stable()
     """The readiness probe may ask any route the server has, /metadata included (not only /v2)."""
 
     def probe_metadata(m):
@@ -102,19 +96,23 @@ def set_version(objects: list[dict], version: str) -> None:
         (lambda m: pod_of(m).update(terminationGracePeriodSeconds=12), "graceful_timeout"),
     ],
 )
-def test_consistency_catches_drift(stable, facts, change, message):
+def test_consistency_catches_drift(facts, change, message):
+    stable = cases.stable()
     problems = consistency.consistency_problems(mutate(stable, change), None, facts)
     assert len(problems) >= 1 and any(message in p for p in problems), problems
 
 
-def test_consistency_catches_an_image_user_that_is_a_name(stable, facts):
+def test_consistency_catches_an_image_user_that_is_a_name(facts):
+    stable = cases.stable()
     image = dataclasses.replace(facts.dockerfile, user="app")
     assert isinstance(image, ImageFacts)
     named = dataclasses.replace(facts, dockerfile=image)
     assert any("numeric uid" in p for p in consistency.consistency_problems(stable, None, named))
 
 
-def test_canary_image_must_name_its_model_version(stable, canary, facts):
+def test_canary_image_must_name_its_model_version(facts):
+    stable = cases.stable()
+    canary = cases.canary()
     wrong = copy.deepcopy(canary)
     km.pod_spec(wrong)["containers"][0]["image"] = "mlops-course/serving:0.2.0"
     problems = consistency.consistency_problems(stable, wrong, facts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 
+import k8s_cases as cases
 import pytest
 from k8s_cases import K8S, OVERLAYS, PLAIN
 
@@ -17,11 +18,6 @@ needs_kubectl = pytest.mark.skipif(
     manifests.kubectl_path() is None,
     reason="kubectl is not installed (the course Docker image has none): cannot render overlays",
 )
-
-
-@pytest.fixture(scope="module")
-def stable() -> list[dict]:
-    return manifests.load_kustomization(K8S)
 
 
 @needs_kubectl
@@ -44,7 +40,8 @@ def test_render_without_kubectl_says_what_to_run(monkeypatch):
 
 
 @needs_kubectl
-def test_loadbalancer_overlay_changes_only_the_service_type(stable):
+def test_loadbalancer_overlay_changes_only_the_service_type():
+    stable = cases.stable()
     patched = manifests.by_id(manifests.render(OVERLAYS["loadbalancer"]))
     base = manifests.by_id(stable)
     assert patched.keys() == base.keys()
@@ -62,7 +59,8 @@ def test_bad_yaml_is_a_clear_error():
         manifests.parse_manifests("- a list\n")
 
 
-def test_find_wants_exactly_one(stable):
+def test_find_wants_exactly_one():
+    stable = cases.stable()
     assert manifests.find(stable, "Service")["metadata"]["name"] == "model-server"
     with pytest.raises(manifests.ManifestError, match="expected one Pod, got 0"):
         manifests.find(stable, "Pod")

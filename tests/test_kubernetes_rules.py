@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 
+import k8s_cases as cases
 import pytest
-from k8s_cases import K8S, OVERLAYS, PLAIN, SEED
+from k8s_cases import OVERLAYS, PLAIN, SEED
 
 from mlops_course import policy
 from mlops_course.kubernetes import manifests, rules
@@ -20,23 +21,15 @@ needs_checkov = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def stable() -> list[dict]:
-    return manifests.load_kustomization(K8S)
-
-
-@pytest.fixture(scope="module")
-def canary_set() -> list[dict]:
-    return manifests.load_kustomization(PLAIN["canary"])
-
-
-def test_review_finds_every_rule_broken_in_the_seed_and_none_in_ours(canary_set):
+def test_review_finds_every_rule_broken_in_the_seed_and_none_in_ours():
+    canary_set = cases.canary_set()
     problems = rules.review(manifests.parse_manifests(SEED))
     assert [p.split(": ", 1)[1] for p in problems] == list(rules.RULES)
     assert rules.review(canary_set) == []
 
 
-def test_review_catches_one_missing_hardening_at_a_time(stable):
+def test_review_catches_one_missing_hardening_at_a_time():
+    stable = cases.stable()
     for path, rule in [
         (("readinessProbe",), "readiness probe"),
         (("resources", "limits", "memory"), "memory limit"),
@@ -55,7 +48,8 @@ def test_review_catches_one_missing_hardening_at_a_time(stable):
     ]
 
 
-def test_every_checkov_exception_gives_its_reason(canary_set):
+def test_every_checkov_exception_gives_its_reason():
+    canary_set = cases.canary_set()
     skips = rules.checkov_skips(canary_set)
     assert {check for _, check, _ in skips} == {"CKV_K8S_43", "CKV_K8S_15"}
     for resource, check, reason in skips:

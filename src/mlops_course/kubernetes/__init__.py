@@ -49,6 +49,7 @@ from mlops_course.kubernetes.manifests import (
     pod_spec,
     render,
     resource_id,
+    security_context,
     selects,
     to_yaml,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "review",
     "rollout_steps",
     "schema_versions",
+    "security_context",
     "selects",
     "server_routes",
     "serving_facts",

@@ -25,6 +25,7 @@ from mlops_course.kubernetes.manifests import (
     model_version,
     pod_labels,
     pod_spec,
+    security_context,
 )
 
 
@@ -92,9 +93,7 @@ def consistency_problems(
     deployment = find(manifests, "Deployment")
     (container,) = pod_spec(deployment)["containers"]
     env = {**find(manifests, "ConfigMap").get("data", {}), **container_env(container)}
-    problems = _image_problems(deployment, container, env, facts)
-    problems += _probe_problems(container, facts)
-    problems += _runtime_problems(deployment, container, env, facts)
+    problems = _container_problems(pod_spec(deployment), container, env, facts)
     problems += _model_problems(deployment, env, facts)
     if canary is not None:
         service = find(manifests, "Service")
@@ -109,18 +108,18 @@ def consistency_problems(
     return problems
 
 
-def _image_problems(
-    deployment: Manifest, container: dict, env: dict[str, str], facts: ServingFacts
+def _container_problems(
+    pod: dict, container: dict, env: dict[str, str], facts: ServingFacts
 ) -> list[str]:
-    """The image, its user and its ports against the Dockerfile's."""
+    """The image, user, ports, probes, variables, volumes and shutdown timing of the server's
+    container against the Dockerfile's and the server's."""
     problems = []
-    pod, image = pod_spec(deployment), facts.dockerfile
+    image, security = facts.dockerfile, security_context(pod, container)
     if container["image"] != facts.image:
         problems.append(
             f"image {container['image']} is not the one the Dockerfile builds, {facts.image}"
         )
     uid, _, gid = image.user.partition(":")
-    security = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
     if not uid.isdigit():
         problems.append(f"USER {image.user}: runAsNonRoot needs a numeric uid in the image")
     elif security.get("runAsUser") != int(uid) or (gid and security.get("runAsGroup") != int(gid)):
@@ -129,16 +128,7 @@ def _image_problems(
     bind_port = int(env.get("BIND", image.env.get("BIND", ":0")).rpartition(":")[2])
     if sorted(ports.values()) != sorted(image.expose) or bind_port not in ports.values():
         problems.append(f"container ports {ports} do not match EXPOSE {image.expose} and BIND")
-    return problems
-
-
-def _runtime_problems(
-    deployment: Manifest, container: dict, env: dict[str, str], facts: ServingFacts
-) -> list[str]:
-    """The variables, the model folder, the writable /tmp and the shutdown timing."""
-    problems = []
-    pod, image = pod_spec(deployment), facts.dockerfile
-    security = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
+    problems += _probe_problems(container, facts)
     unknown = sorted(set(env) - facts.server_env)
     if unknown:
         problems.append(f"the server reads no variable named {unknown}")

@@ -188,6 +188,11 @@ def pod_labels(deployment: Manifest) -> dict[str, str]:
     return deployment.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})
 
 
+def security_context(pod: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
+    """The security settings a container runs with: its own ``securityContext`` over the pod's."""
+    return {**pod.get("securityContext", {}), **container.get("securityContext", {})}
+
+
 def container_env(container: dict[str, Any]) -> dict[str, str]:
     """A container's ``env`` as ``{name: value}``."""
     return {e["name"]: e.get("value") for e in container.get("env", [])}

@@ -17,6 +17,7 @@ from mlops_course.kubernetes.manifests import (
     pod_labels,
     pod_spec,
     resource_id,
+    security_context,
     selects,
     to_yaml,
 )
@@ -86,7 +87,7 @@ def _container_rules(deployment: Manifest) -> set[str]:
     pod = pod_spec(deployment)
     broken = set()
     for container in pod.get("containers", []) or [{}]:
-        security = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
+        security = security_context(pod, container)
         resources = container.get("resources", {})
         for probe in ("readiness", "liveness", "startup"):
             if not container.get(f"{probe}Probe"):
