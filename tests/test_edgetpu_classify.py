@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlops_course import environment
 from mlops_course.data import load_digits_split
 from mlops_course.edgetpu import (
     backend_of,
@@ -55,6 +56,12 @@ def scores_of(interpreter, images) -> np.ndarray:
 
 
 # --- backend selection --------------------------------------------------------------------
+
+
+def test_lesson_00_and_lesson_10_ask_the_same_probes():
+    """One probe each for pycoral and the runtime library, in environment (lesson 00)."""
+    assert cls.pycoral_found is environment.pycoral_found
+    assert cls.edgetpu_library_loads is environment.edgetpu_library_loads
 
 
 def test_without_pycoral_and_delegate_the_cpu_runs_and_says_why(monkeypatch):
