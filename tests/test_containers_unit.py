@@ -4,11 +4,13 @@ docker client that can build (with fake ``docker`` scripts), the build command, 
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from mlops_course import containers
+from mlops_course import containers, project
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -170,3 +172,46 @@ def test_engine_status_says_why_when_no_engine_answers(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     ok, why = containers.engine_status()
     assert ok is False and why.startswith("no Docker engine answers")
+
+
+def test_revision_is_the_checkouts_commit_or_unknown(tmp_path):
+    assert containers.revision() == project.git_commit(ROOT)
+    assert len(containers.revision()) == 40
+    assert containers.revision(tmp_path) == "unknown"  # not a git checkout
+
+
+def test_dockerfile_facts_reads_the_last_stage():
+    text = """FROM python:3.11 AS build
+USER root
+FROM python:3.11-slim
+ENV A=1 \\
+    B="two words"
+COPY --from=build /opt/venv /opt/venv
+COPY models /srv/models
+USER 10001:10001
+EXPOSE 8000/tcp
+HEALTHCHECK --interval=1m --timeout=500ms --retries=2 CMD ["python", "-m", "x"]
+"""
+    facts = containers.dockerfile_facts(text)
+    assert facts.user == "10001:10001" and facts.expose == [8000]
+    assert facts.env == {"A": "1", "B": "two words"}
+    assert facts.copies == [("/opt/venv", "/opt/venv"), ("models", "/srv/models")]
+    health = {"interval": 60.0, "timeout": 0.5, "retries": 2, "command": ["python", "-m", "x"]}
+    assert facts.healthcheck == health
+    assert containers.duration_seconds("1m30s") == 90.0
+    with pytest.raises(containers.DockerfileError, match="no FROM"):
+        containers.dockerfile_facts("RUN echo no base\n")
+
+
+def test_the_module_imports_only_the_standard_library(tmp_path):
+    """`PYTHONPATH=src python3 -m mlops_course.containers client` (the Makefile) needs no venv."""
+    code = (
+        "import sys; import mlops_course.containers; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['__main__', 'mlops_course']"

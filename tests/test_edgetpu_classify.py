@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlops_course import environment
 from mlops_course.data import load_digits_split
 from mlops_course.edgetpu import (
     backend_of,
@@ -57,9 +58,17 @@ def scores_of(interpreter, images) -> np.ndarray:
 # --- backend selection --------------------------------------------------------------------
 
 
+def test_lesson_00_and_lesson_10_ask_the_same_probes():
+    """One probe each for pycoral and the runtime library, in environment (lesson 00)."""
+    assert cls.pycoral_found is environment.pycoral_found
+    assert cls.edgetpu_library_loads is environment.edgetpu_library_loads
+
+
 def test_without_pycoral_and_delegate_the_cpu_runs_and_says_why(monkeypatch):
-    monkeypatch.setattr(cls, "_pycoral_found", lambda: False)
-    monkeypatch.setattr(cls, "_library_loads", lambda library=cls.EDGETPU_LIB: (False, "no lib"))
+    monkeypatch.setattr(cls, "pycoral_found", lambda: False)
+    monkeypatch.setattr(
+        cls, "edgetpu_library_loads", lambda library=cls.EDGETPU_LIB: (False, "no lib")
+    )
     interpreter = make_interpreter(INT8)
     backend = backend_of(interpreter)
     assert backend.name == "CPU (LiteRT)"
@@ -68,7 +77,7 @@ def test_without_pycoral_and_delegate_the_cpu_runs_and_says_why(monkeypatch):
 
 
 def test_pycoral_alone_is_not_enough(monkeypatch):
-    monkeypatch.setattr(cls, "_pycoral_found", lambda: True)
+    monkeypatch.setattr(cls, "pycoral_found", lambda: True)
     monkeypatch.setattr(cls, "_delegate_loads", lambda library=cls.EDGETPU_LIB: (False, "no TPU"))
     ok, reason = edgetpu_support()
     assert not ok and reason == "no TPU"
@@ -76,7 +85,7 @@ def test_pycoral_alone_is_not_enough(monkeypatch):
 
 
 def test_a_named_device_that_is_not_there_is_an_error(monkeypatch):
-    monkeypatch.setattr(cls, "_pycoral_found", lambda: False)
+    monkeypatch.setattr(cls, "pycoral_found", lambda: False)
     with pytest.raises(ValueError, match="'usb' requested but not usable"):
         make_interpreter(INT8, device="usb")
 

@@ -10,6 +10,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
 from mlops_course import neural_net as nn
+from mlops_course import regression as reg
 
 # The lesson's recipe (64 → 32 → 10, SGD α=0.5, batch 32, 30 epochs) reaches 0.972; 0.95 leaves
 # room for BLAS rounding differences between machines while still catching a broken network.
@@ -50,6 +51,11 @@ def test_softmax_does_not_overflow():
     np.testing.assert_allclose(probs[0], scipy_softmax([0.0, 1.0, 2.0]), atol=1e-12)
 
 
+def test_the_hidden_layer_uses_lesson_02s_sigmoid():
+    """One sigmoid in the package: the network's is regression's (lesson 02), not a copy."""
+    assert nn.sigmoid is reg.sigmoid
+
+
 def test_log_softmax_and_sigmoid_are_stable():
     z = np.array([[-1000.0, 0.0, 1000.0]])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
@@ -58,11 +64,11 @@ def test_log_softmax_and_sigmoid_are_stable():
     np.testing.assert_allclose(s, [0.0, 0.5, 1.0])
 
 
-def test_cross_entropy_matches_sklearn(small_problem):
+def test_softmax_cross_entropy_matches_sklearn(small_problem):
     params, X, y = small_problem
     probs, cache = nn.forward(params, X)
     expected = log_loss(y, probs, labels=[0, 1, 2])
-    assert nn.cross_entropy(cache["z2"], y) == pytest.approx(expected, rel=1e-10)
+    assert nn.softmax_cross_entropy(cache["z2"], y) == pytest.approx(expected, rel=1e-10)
     assert nn.loss(params, X, y) == pytest.approx(expected, rel=1e-10)
 
 

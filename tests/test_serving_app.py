@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from sklearn.datasets import load_digits
 
+import mlops_course
 from mlops_course.heavy_model import upsample_digits
 from mlops_course.model_card import TensorInfo
 from mlops_course.runtime import OnnxRunner
@@ -235,7 +237,9 @@ def test_health_page_and_openapi(client):
     assert "<canvas" in page and 'type="file"' in page
     spec = client.get("/openapi.yaml")
     path = ROOT / "src" / "mlops_course" / "serving" / "openapi.yaml"
-    assert spec.status_code == 200 and spec.get_data(as_text=True) == path.read_text()
+    text = path.read_text().replace("PACKAGE_VERSION", mlops_course.__version__)
+    assert spec.status_code == 200 and spec.get_data(as_text=True) == text
+    assert yaml.safe_load(text)["info"]["version"] == mlops_course.__version__
 
 
 def test_metrics_count_requests_latency_and_errors(client):

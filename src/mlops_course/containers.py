@@ -18,19 +18,19 @@ import functools
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_course import __version__
+from mlops_course import __version__, project
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVING_IMAGE = "mlops-course/serving"
 COURSE_IMAGE = "mlops-course/course"
 #: image name → Dockerfile, each built from the repository root.
@@ -152,42 +152,38 @@ def engine_status() -> tuple[bool, str]:
         return False, str(error)
 
 
-def revision() -> str:
-    """The git commit being built, or ``unknown`` outside a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
+def revision(folder: str | Path | None = None) -> str:
+    """The git commit checked out at ``folder`` (default: the course checkout), or ``unknown``."""
+    return project.git_commit(folder or project.root()) or "unknown"
 
 
 def build_command(
     dockerfile: str,
     tag: str,
     version: str = __version__,
-    context: str | Path = ROOT,
+    context: str | Path | None = None,
     options: Sequence[str] = (),
 ) -> list[str]:
-    """``docker build`` for ``dockerfile``, on the host network (CI's engine has no bridge);
-    ``options`` (``["--no-cache"]``, ``["--target", "build"]``) go before the context."""
+    """``docker build`` for ``dockerfile`` in ``context`` (default: the course checkout), on the
+    host network (CI's engine has no bridge); ``options`` (``["--no-cache"]``, ``["--target",
+    "build"]``) go before the context."""
+    context = Path(context) if context is not None else project.root()
     return [
-        docker_cli(), "build", "--network=host", "-f", str(Path(context) / dockerfile),
-        "--build-arg", f"VERSION={version}", "--build-arg", f"REVISION={revision()}",
-        "-t", tag, *options, str(context),
-    ]  # fmt: skip
+        *(docker_cli(), "build", "--network=host", "-f", str(context / dockerfile)),
+        *("--build-arg", f"VERSION={version}", "--build-arg", f"REVISION={revision(context)}"),
+        *("-t", tag, *options, str(context)),
+    ]
 
 
 def build_image(
     dockerfile: str,
     tag: str,
     version: str = __version__,
-    context: str | Path = ROOT,
+    context: str | Path | None = None,
     timeout: float = 1800,
     options: Sequence[str] = (),
 ) -> subprocess.CompletedProcess:
-    """Build ``dockerfile`` (relative to ``context``, by default the repository root) with
+    """Build ``dockerfile`` (relative to ``context``, by default the course checkout) with
     BuildKit; raise :class:`BuildFailed` with the end of the build log. BuildKit writes its
     step-by-step log (``#5 CACHED``, ``#6 DONE 5.5s``) to the result's ``stderr``. Without a
     client that can build with BuildKit, raise :class:`NoBuildKitClient` and run nothing."""
@@ -264,6 +260,60 @@ def dockerfile_instructions(text: str) -> list[Instruction]:
         keyword, _, arguments = " ".join(p for p in parts if p).partition(" ")
         found.append(Instruction(start, keyword.upper(), arguments.strip()))
     return found
+
+
+class DockerfileError(ValueError):
+    """The text is not a Dockerfile this module can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the final stage of a Dockerfile says about the container it builds (lesson 09)."""
+
+    user: str
+    expose: list[int]
+    env: dict[str, str]
+    healthcheck: dict[str, Any]  # interval/timeout/start_period in seconds, retries, command
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (source, destination)
+
+
+def duration_seconds(text: str) -> float:
+    """A Dockerfile duration in seconds: ``1m30s`` → 90.0, ``500ms`` → 0.5."""
+    total = 0.0
+    for number, unit in re.findall(r"([0-9.]+)(ms|s|m|h)", text):
+        total += float(number) * {"ms": 1e-3, "s": 1, "m": 60, "h": 3600}[unit]
+    return total
+
+
+def dockerfile_facts(text: str) -> ImageFacts:
+    """USER, EXPOSE, ENV, HEALTHCHECK and COPY of the last stage of a Dockerfile's ``text``.
+
+    Introduced in notebooks/09_kubernetes.ipynb, which checks the manifests against them.
+    """
+    steps = dockerfile_instructions(text)
+    starts = [i for i, step in enumerate(steps) if step.keyword == "FROM"]
+    if not starts:
+        raise DockerfileError("not a Dockerfile: no FROM instruction")
+    user, expose, env, health, copies = "root", [], {}, {}, []
+    for step in steps[starts[-1] + 1 :]:
+        instruction, rest = step.keyword, step.arguments
+        if instruction == "USER":
+            user = rest.strip()
+        elif instruction == "EXPOSE":
+            expose += [int(p.split("/")[0]) for p in rest.split()]
+        elif instruction == "ENV":
+            env.update(dict(part.split("=", 1) for part in shlex.split(rest) if "=" in part))
+        elif instruction == "COPY":
+            words = [w for w in shlex.split(rest) if not w.startswith("--")]
+            copies += [(source, words[-1]) for source in words[:-1]]
+        elif instruction == "HEALTHCHECK":
+            options, _, command = rest.partition("CMD")
+            for name, value in re.findall(r"--([\w-]+)=(\S+)", options):
+                key = name.replace("-", "_")
+                health[key] = int(value) if key == "retries" else duration_seconds(value)
+            command = command.strip()
+            health["command"] = json.loads(command) if command.startswith("[") else command
+    return ImageFacts(user, expose, env, health, copies)
 
 
 def hadolint_path() -> str:

@@ -1,4 +1,8 @@
-"""What is installed, and which optional tools this machine has (introduced in 00_course_tour)."""
+"""What is installed, and which optional tools this machine has (introduced in 00_course_tour).
+
+The Edge TPU probes (:func:`pycoral_found`, :func:`edgetpu_library_loads`) live here, and
+:mod:`mlops_course.edgetpu.classify` (lesson 10) asks them too.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ from pathlib import Path
 
 # The distributions the course is built on, in the order the lessons meet them.
 STACK = (
-    "numpy", "scikit-learn", "matplotlib", "tensorflow-cpu", "keras", "tf2onnx", "onnx",
-    "onnxruntime", "ai-edge-litert", "flask", "gunicorn", "jupyterlab", "otter-grader",
-)  # fmt: skip
+    *("numpy", "scikit-learn", "matplotlib", "tensorflow-cpu", "keras", "tf2onnx", "onnx"),
+    *("onnxruntime", "ai-edge-litert", "flask", "gunicorn", "jupyterlab", "otter-grader"),
+)
+#: The Edge TPU runtime library on Linux (macOS: libedgetpu.1.dylib, Windows: edgetpu.dll).
+EDGETPU_LIB = "libedgetpu.so.1"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-\[\]]*)==([^\s;#]+)")
 
 
@@ -66,35 +72,50 @@ def _run(command: list[str], timeout: float = 15) -> tuple[bool, str]:
     return done.returncode == 0, text[0] if text else f"exit status {done.returncode}"
 
 
-def _edgetpu_runtime() -> tuple[bool, str]:
+def edgetpu_library_loads(library: str = EDGETPU_LIB) -> tuple[bool, str]:
+    """Can the Edge TPU runtime library be loaded at all? (No device needed.)"""
     try:
-        ctypes.CDLL("libedgetpu.so.1")
-    except OSError:
-        return False, "libedgetpu.so.1 cannot be loaded (no Edge TPU runtime)"
-    return True, "libedgetpu.so.1 loads"
+        ctypes.CDLL(library)
+    except OSError as error:
+        first = str(error).strip().splitlines()
+        return False, f"{library} cannot be loaded ({first[0] if first else 'OSError'})"
+    return True, f"{library} loads"
+
+
+def pycoral_found() -> bool:
+    """Is Google's pycoral installed? (PyPI's unrelated ``pycoral`` has no ``pycoral.utils``.)"""
+    try:
+        return importlib.util.find_spec("pycoral.utils.edgetpu") is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def _pycoral() -> tuple[bool, str]:
-    # PyPI's `pycoral` is an unrelated project; Google's has pycoral.utils.edgetpu.
-    try:
-        found = importlib.util.find_spec("pycoral.utils.edgetpu") is not None
-    except ModuleNotFoundError:
-        found = False
+    found = pycoral_found()
     return found, "Google's pycoral imports" if found else "Google's pycoral is not installed"
 
 
 def optional_tools() -> list[Tool]:
     """Probe the tools some lessons use; each says what a student can do without it."""
     probes = [
-        ("Docker engine", _run(["docker", "info", "--format", "{{.ServerVersion}}"]),
-         "read and lint the Dockerfiles (08); CI builds and runs the images"),
-        ("kubectl", _run(["kubectl", "version", "--client"]),
-         "validate manifests against the API schemas offline (09)"),
-        ("edgetpu_compiler", _run(["edgetpu_compiler", "--version"]),
-         "run the Edge TPU preflight check and the CPU fallback (10)"),
-        ("Edge TPU runtime", _edgetpu_runtime(), "classify on the CPU with LiteRT (10)"),
+        (
+            "Docker engine",
+            _run(["docker", "info", "--format", "{{.ServerVersion}}"]),
+            "read and lint the Dockerfiles (08); CI builds and runs the images",
+        ),
+        (
+            "kubectl",
+            _run(["kubectl", "version", "--client"]),
+            "validate manifests against the API schemas offline (09)",
+        ),
+        (
+            "edgetpu_compiler",
+            _run(["edgetpu_compiler", "--version"]),
+            "run the Edge TPU preflight check and the CPU fallback (10)",
+        ),
+        ("Edge TPU runtime", edgetpu_library_loads(), "classify on the CPU with LiteRT (10)"),
         ("pycoral", _pycoral(), "use the course's pycoral-style CPU interface (10)"),
-    ]  # fmt: skip
+    ]
     return [Tool(name, ok, detail, without) for name, (ok, detail), without in probes]
 
 

@@ -122,8 +122,11 @@ def otter_run(autograder: Path, submission: Path) -> tuple[dict[str, float], flo
         try:
             done = subprocess.run(
                 [OTTER, "run", "-a", str(autograder), "-o", tmp, str(submission.resolve())],
-                capture_output=True, text=True, timeout=GRADE_TIMEOUT_S, cwd=tmp,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                timeout=GRADE_TIMEOUT_S,
+                cwd=tmp,
+            )
         except subprocess.TimeoutExpired:
             raise LabError(f"grading took longer than {GRADE_TIMEOUT_S} s") from None
         results = Path(tmp) / "results.json"
@@ -196,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     grading = sub.add_parser("grade", help="grade a folder of submitted lab notebooks")
     grading.add_argument("submissions", type=Path)
     grading.add_argument("-o", "--output", type=Path, default=Path("grades.csv"))
-    grading.add_argument("-j", "--jobs", type=int, default=None,
-                         help="notebooks graded at once (default: one per core)")  # fmt: skip
+    grading.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks graded at once (default: one per core)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":

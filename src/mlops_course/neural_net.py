@@ -17,18 +17,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from mlops_course.regression import sigmoid
+
 Params = dict[str, np.ndarray]
 GradFn = Callable[[Params, np.ndarray, np.ndarray], Params]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """The logistic function 1/(1+e^(−z)), written as ½(1+tanh(z/2)) so it never overflows.
-
-    Introduced in notebooks/03_neural_networks.ipynb.
-    """
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -135,10 +129,11 @@ def forward(params: Params, X: np.ndarray) -> tuple[np.ndarray, dict[str, np.nda
     return softmax(z2), {"X": X, "a1": a1, "z2": z2}
 
 
-def cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
+def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
     """Mean softmax cross-entropy J = −1/m Σ log softmax(z)[y], computed from the logits.
 
-    Introduced in notebooks/03_neural_networks.ipynb.
+    The k-class loss of lesson 03; the two-class cost of lesson 02 is
+    :func:`mlops_course.regression.cross_entropy`. Introduced in notebooks/03_neural_networks.ipynb.
     """
     logits = np.asarray(logits, dtype=float)
     y = np.asarray(y)
@@ -154,7 +149,7 @@ def loss(params: Params, X: np.ndarray, y: np.ndarray) -> float:
     """
     _check_inputs(params, X, y)
     _, cache = forward(params, X)
-    return cross_entropy(cache["z2"], y)
+    return softmax_cross_entropy(cache["z2"], y)
 
 
 def _loss_and_grads(params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
@@ -172,7 +167,7 @@ def _loss_and_grads(params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float
         "W2": delta2.T @ a1,
         "b2": delta2.sum(axis=0),
     }
-    return cross_entropy(cache["z2"], y), grads
+    return softmax_cross_entropy(cache["z2"], y), grads
 
 
 def backward(params: Params, X: np.ndarray, y: np.ndarray) -> Params:

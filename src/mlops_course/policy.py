@@ -15,12 +15,16 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from mlops_course import project
 
 
 def checkov_path() -> str | None:
-    """The checkov executable: ``.venv-checkov/bin/checkov``, else the PATH, else None."""
-    venv = ROOT / ".venv-checkov" / "bin"
+    """The checkov executable: the checkout's ``.venv-checkov/bin/checkov``, else the PATH, else
+    None."""
+    try:
+        venv = project.root() / ".venv-checkov" / "bin"
+    except project.NotACheckout:
+        return shutil.which("checkov")
     # the venv's python link must resolve too: a bind-mounted checkout may carry a dead venv
     usable = (venv / "checkov").exists() and (venv / "python").exists()
     return str(venv / "checkov") if usable else shutil.which("checkov")

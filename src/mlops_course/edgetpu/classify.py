@@ -19,8 +19,6 @@ Introduced in notebooks/10_edge_tpu.ipynb.
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from mlops_course.environment import EDGETPU_LIB, edgetpu_library_loads, pycoral_found
 from mlops_course.runtime import dequantize, quantize
-
-EDGETPU_LIB = "libedgetpu.so.1"  # Linux; macOS: libedgetpu.1.dylib, Windows: edgetpu.dll
 
 
 class Class(NamedTuple):
@@ -48,26 +45,9 @@ class Backend:
     reason: str
 
 
-def _pycoral_found() -> bool:
-    try:  # Google's pycoral has pycoral.utils.edgetpu; PyPI's unrelated "pycoral" has not.
-        return importlib.util.find_spec("pycoral.utils.edgetpu") is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def _library_loads(library: str = EDGETPU_LIB) -> tuple[bool, str]:
-    """Can the Edge TPU runtime library be loaded at all? (No device needed.)"""
-    try:
-        ctypes.CDLL(library)
-    except OSError as error:
-        first = str(error).strip().splitlines()
-        return False, f"{library} cannot be loaded ({first[0] if first else 'OSError'})"
-    return True, f"{library} loads"
-
-
 def _delegate_loads(library: str = EDGETPU_LIB) -> tuple[bool, str]:
     """Does the Edge TPU delegate start, i.e. is the runtime installed and a device attached?"""
-    ok, detail = _library_loads(library)
+    ok, detail = edgetpu_library_loads(library)
     if not ok:  # checked first: a failed load_delegate also prints noise from LiteRT's __del__
         return False, detail
     from ai_edge_litert.interpreter import load_delegate
@@ -85,8 +65,8 @@ def edgetpu_support() -> tuple[bool, str]:
 
     Introduced in notebooks/10_edge_tpu.ipynb.
     """
-    pycoral = _pycoral_found()
-    delegate, detail = _delegate_loads() if pycoral else _library_loads()
+    pycoral = pycoral_found()
+    delegate, detail = _delegate_loads() if pycoral else edgetpu_library_loads()
     if pycoral and delegate:
         return True, f"Google's pycoral is installed and {detail}"
     missing = []
@@ -129,11 +109,6 @@ def make_interpreter(
 def backend_of(interpreter: Any) -> Backend:
     """The backend :func:`make_interpreter` chose for ``interpreter``."""
     return getattr(interpreter, "mlops_backend", Backend("unknown", "not made by make_interpreter"))
-
-
-def input_size(interpreter: Any) -> tuple[int, ...]:
-    """The input shape without the batch dimension, e.g. ``(8, 8, 1)``."""
-    return tuple(int(d) for d in interpreter.get_input_details()[0]["shape"][1:])
 
 
 def set_input(interpreter: Any, image: np.ndarray) -> None:

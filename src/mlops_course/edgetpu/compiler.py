@@ -208,10 +208,12 @@ def compile_model(
     if status.how == "path":
         argv = [COMPILER, "--show_operations", "--out_dir", str(folder), str(model.resolve())]
     else:
-        argv = ["docker", "run", "--rm", "--network", "none",
-                "--user", f"{os.getuid()}:{os.getgid()}", "-v", f"{folder}:/models",
-                "-w", "/models", "--entrypoint", COMPILER, image,
-                "--show_operations", "--out_dir", "/models", model.name]  # fmt: skip
+        argv = [
+            *("docker", "run", "--rm", "--network", "none"),
+            *("--user", f"{os.getuid()}:{os.getgid()}", "-v", f"{folder}:/models"),
+            *("-w", "/models", "--entrypoint", COMPILER, image),
+            *("--show_operations", "--out_dir", "/models", model.name),
+        ]
     expected = folder / compiled_name(model)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)

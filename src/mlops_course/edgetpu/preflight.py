@@ -39,7 +39,6 @@ from typing import Any
 
 #: The Edge TPU compiler whose limits the version table describes (the latest public release).
 COMPILER_VERSION = "16.0.384591198"
-MODELS_INTRO = "https://coral.ai/docs/edgetpu/models-intro/#supported-operations"
 _ISSUES = "https://github.com/google-coral/edgetpu/issues/"
 
 
@@ -160,18 +159,6 @@ class Preflight:
     @property
     def problems(self) -> list[str]:
         return [f"{check.name}: {check.detail}" for check in self.checks if not check.ok]
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The operator table as dicts (for a DataFrame): op, version, edge_tpu, why."""
-        return [
-            {
-                "op": o.name,
-                "version": o.version,
-                "edge_tpu": "yes" if o.maps else "no",
-                "why": o.why,
-            }
-            for o in self.ops
-        ]
 
     def op_counts(self) -> list[dict[str, Any]]:
         """Operators grouped by (op, version, maps): a short table for big models."""

@@ -143,6 +143,7 @@ def metrics():
 
 @blueprint.get("/openapi.yaml")
 def openapi():
-    """The OpenAPI 3 document of these routes (the file kept in the package)."""
+    """The OpenAPI 3 document of these routes (the file kept in the package, with the version)."""
     text = resources.files("mlops_course.serving").joinpath("openapi.yaml").read_text("utf-8")
+    text = text.replace("PACKAGE_VERSION", __version__, 1)
     return Response(text, content_type="application/yaml; charset=utf-8")

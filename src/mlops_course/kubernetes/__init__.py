@@ -1,0 +1,111 @@
+"""Kubernetes manifests for the model server: load, render, validate, review, check consistency.
+
+- :mod:`~mlops_course.kubernetes.manifests`: read manifests and kustomizations, render with
+  ``kubectl kustomize``, write YAML, name and find objects;
+- :mod:`~mlops_course.kubernetes.schemas`: validate against the API's JSON schemas, strictly,
+  for chosen Kubernetes versions;
+- :mod:`~mlops_course.kubernetes.rules`: the rules behind checkov's checks, and checkov itself;
+- :mod:`~mlops_course.kubernetes.capacity`: quantities, QoS, the HPA rule, rolling-update steps;
+- :mod:`~mlops_course.kubernetes.canary`: is a canary a canary of the stable Deployment?
+- :mod:`~mlops_course.kubernetes.consistency`: do the manifests agree with the image and server?
+
+The names below are re-exported, so ``from mlops_course import kubernetes as k8s`` gives the
+whole API. Introduced in notebooks/09_kubernetes.ipynb (lab: solutions/09_kubernetes_lab.ipynb).
+"""
+
+from mlops_course.kubernetes.canary import canary_share, canary_tag, check_canary
+from mlops_course.kubernetes.capacity import (
+    hpa_desired_replicas,
+    qos_class,
+    quantity,
+    rollout_steps,
+)
+from mlops_course.kubernetes.consistency import (
+    ServingFacts,
+    consistency_problems,
+    server_routes,
+    serving_facts,
+)
+from mlops_course.kubernetes.manifests import (
+    CLUSTER_SCOPED,
+    MODEL_LABEL,
+    MODEL_VERSION_LABEL,
+    NAME_LABEL,
+    TRACK_LABEL,
+    VERSION_ENV,
+    KubectlMissing,
+    Manifest,
+    ManifestError,
+    by_id,
+    container_env,
+    differences,
+    find,
+    kubectl_path,
+    load_kustomization,
+    load_manifests,
+    model_version,
+    parse_manifests,
+    pod_labels,
+    pod_spec,
+    render,
+    resource_id,
+    security_context,
+    selects,
+    to_yaml,
+)
+from mlops_course.kubernetes.rules import RULES, checkov_failed, checkov_skips, review
+from mlops_course.kubernetes.schemas import (
+    Validation,
+    schema_versions,
+    supported_versions,
+    validate,
+    validation_errors,
+)
+
+__all__ = [
+    "CLUSTER_SCOPED",
+    "MODEL_LABEL",
+    "MODEL_VERSION_LABEL",
+    "NAME_LABEL",
+    "RULES",
+    "TRACK_LABEL",
+    "VERSION_ENV",
+    "KubectlMissing",
+    "Manifest",
+    "ManifestError",
+    "ServingFacts",
+    "Validation",
+    "by_id",
+    "canary_share",
+    "canary_tag",
+    "check_canary",
+    "checkov_failed",
+    "checkov_skips",
+    "consistency_problems",
+    "container_env",
+    "differences",
+    "find",
+    "hpa_desired_replicas",
+    "kubectl_path",
+    "load_kustomization",
+    "load_manifests",
+    "model_version",
+    "parse_manifests",
+    "pod_labels",
+    "pod_spec",
+    "qos_class",
+    "quantity",
+    "render",
+    "resource_id",
+    "review",
+    "rollout_steps",
+    "schema_versions",
+    "security_context",
+    "selects",
+    "server_routes",
+    "serving_facts",
+    "supported_versions",
+    "to_yaml",
+    "validate",
+    "validation_errors",
+]

@@ -1,0 +1,55 @@
+"""Shared inputs of the tests/test_kubernetes_*.py files: the course's k8s/ folders and a seed.
+
+SEED is the bare Deployment a team starts from (lesson 09): every review rule fails on it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from mlops_course.kubernetes import manifests
+
+ROOT = Path(__file__).resolve().parents[1]
+K8S = ROOT / "k8s"
+PLAIN = {"k8s": K8S, "base": K8S / "base", "canary": K8S / "overlays" / "canary"}
+OVERLAYS = {**PLAIN, "loadbalancer": K8S / "overlays" / "loadbalancer"}
+
+SEED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: image-classifier
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: image-classifier
+  template:
+    metadata:
+      labels:
+        app: image-classifier
+    spec:
+      containers:
+      - name: image-classifier
+        image: image-classifier:latest
+        ports:
+        - containerPort: 5000
+"""
+
+
+@functools.cache
+def stable() -> list[dict]:
+    """The stable objects (``k8s/``), read once; deep-copy them before changing anything."""
+    return manifests.load_kustomization(K8S)
+
+
+@functools.cache
+def canary_set() -> list[dict]:
+    """The canary overlay's objects (stable + canary), read once."""
+    return manifests.load_kustomization(PLAIN["canary"])
+
+
+def canary() -> dict:
+    """The canary Deployment of the canary overlay."""
+    return manifests.find(canary_set(), "Deployment", "model-server-canary")
