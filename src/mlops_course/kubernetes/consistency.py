@@ -57,6 +57,7 @@ def server_routes() -> set[str]:
 
 def serving_facts(root: str | Path) -> ServingFacts:
     """Read :class:`ServingFacts` from the repository at ``root`` and the serving package."""
+    from mlops_course.runtime import TELEMETRY_ENV
     from mlops_course.serving import config, gunicorn_conf, healthcheck
 
     root = Path(root)
@@ -80,7 +81,7 @@ def serving_facts(root: str | Path) -> ServingFacts:
         dockerfile=dockerfile_facts((root / DOCKERFILES[SERVING_IMAGE]).read_text()),
         live_path=healthcheck.LIVE_PATH,
         routes=server_routes(),
-        server_env=set(config.ENVIRONMENT) | gunicorn_env,
+        server_env=set(config.ENVIRONMENT) | gunicorn_env | {TELEMETRY_ENV},
         graceful_timeout=float(gunicorn_conf.graceful_timeout),
         models=models,
     )
