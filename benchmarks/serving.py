@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 
 from mlops_course import __version__
 from mlops_course.data import load_digits_split
-from mlops_course.heavy_model import upsample_digits
+from mlops_course.mobilenet import upsample_digits
 from mlops_course.runtime import OnnxRunner
 from mlops_course.serving.loadgen import (
     LoadResult,

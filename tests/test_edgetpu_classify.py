@@ -28,7 +28,7 @@ from mlops_course.edgetpu import (
 )
 from mlops_course.edgetpu import classify as cls
 from mlops_course.model_card import read_card
-from mlops_course.runtime import quantize
+from mlops_course.quantization import quantize
 
 FOLDER = Path(__file__).resolve().parents[1] / "models" / "digits" / "1"
 INT8, FP32 = FOLDER / "model_int8.tflite", FOLDER / "model_fp32.tflite"

@@ -147,7 +147,7 @@ def test_read_model_returns_the_object_api():
 
 @pytest.fixture(scope="module")
 def tf():
-    from mlops_course.export import import_tensorflow
+    from mlops_course.runtime import import_tensorflow
 
     return import_tensorflow()
 
@@ -166,7 +166,7 @@ def course_model(tf, tmp_path_factory):
     """The course CNN, briefly trained, converted for the Edge TPU; with its Keras original."""
     from mlops_course.data import load_digits_split
     from mlops_course.edgetpu.convert import convert_for_edgetpu
-    from mlops_course.export import train_digits_cnn
+    from mlops_course.train import train_digits_cnn
 
     split = load_digits_split()
     model, _ = train_digits_cnn(split, seed=0, epochs=4)

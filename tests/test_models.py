@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from mlops_course.data import load_diabetes_split, preprocess_digits
-from mlops_course.heavy_model import upsample_digits
+from mlops_course.mobilenet import upsample_digits
 from mlops_course.model_card import read_card, verify_files
 from mlops_course.runtime import OnnxRunner, TfliteRunner, load_runner
 

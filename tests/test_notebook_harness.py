@@ -98,7 +98,7 @@ def test_model_notebooks_finds_the_notebooks_that_train_or_convert(tmp_path: Pat
     cells = {
         "01_fit.ipynb": "model.fit(x, y, epochs=3)",
         "02_convert.ipynb": "converter = tf.lite.TFLiteConverter.from_saved_model(path)",
-        "03_load.ipynb": "model = export.load_keras(REPO)\nprint(model.name)",
+        "03_load.ipynb": "model = model_repository.load_keras(REPO)\nprint(model.name)",
     }
     for name, source in cells.items():
         nb = new_notebook(cells=[new_code_cell(source)])

@@ -18,6 +18,7 @@ from mlops_course.quantization import (
     dequantize,
     int8_matmul,
     qrange,
+    quantize,
     quantize_affine,
     quantize_symmetric,
 )
@@ -357,3 +358,26 @@ def test_scales_match_tflite_converter():
     assert qp["quantized_dimension"] == 0 and not qp["zero_points"].any()
     np.testing.assert_allclose(qp["scales"], s_w, rtol=1e-6)
     np.testing.assert_array_equal(interp.get_tensor(w_det["index"]), q_w.T)
+
+
+# --- with given parameters, as a TFLite file stores them (the runners, lesson 10) ----------
+
+
+def test_quantize_round_trip_is_within_half_a_step():
+    x = np.linspace(0, 1, 101, dtype=np.float32)
+    scale, zero_point = 1 / 255, -128
+    q = quantize(x, scale, zero_point, np.int8)
+    assert q.dtype == np.int8 and q.min() == -128 and q.max() == 127
+    assert np.abs(dequantize(q, scale, zero_point) - x).max() <= scale / 2 + 1e-7
+    assert quantize(np.array([5.0]), scale, zero_point, np.int8)[0] == 127  # clipped
+
+
+def test_dequantize_in_float32_is_the_float32_formula_bit_for_bit():
+    """What the TFLite runner returned before quantization.py was its one home."""
+    q = np.arange(-128, 128, dtype=np.int8)
+    for scale, zero_point in [(0.00390625, -128), (np.float32(0.0123).item(), 3), (0.1, 0)]:
+        ours = dequantize(q, scale, zero_point, dtype=np.float32)
+        expected = (scale * (q.astype(np.float32) - zero_point)).astype(np.float32)
+        assert ours.dtype == np.float32
+        np.testing.assert_array_equal(ours, expected)
+    assert dequantize(q, 0.1, 0).dtype == np.float64

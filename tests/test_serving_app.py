@@ -21,7 +21,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 import mlops_course
-from mlops_course.heavy_model import upsample_digits
+from mlops_course.mobilenet import upsample_digits
 from mlops_course.model_card import TensorInfo
 from mlops_course.runtime import OnnxRunner
 from mlops_course.serving import create_app

@@ -18,7 +18,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 from tritonclient.utils import InferenceServerException
 
-from mlops_course.heavy_model import upsample_digits
+from mlops_course.mobilenet import upsample_digits
 from mlops_course.runtime import OnnxRunner
 from mlops_course.serving.loadgen import v2_body
 from mlops_course.serving.process import ServerProcess, free_port, gunicorn_server

@@ -175,22 +175,36 @@ def quantize_affine(
     return q.astype(_int_dtype(bits, signed=signed)), scale, zero_point
 
 
+def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
+    """Real values → integers with given parameters: ``clip(round(x / scale) + zero_point)``.
+
+    Computed in float32 and clipped to ``dtype``'s range, as a TFLite model's int8/uint8 input
+    expects (its scale and zero point are stored in the file). Introduced in
+    notebooks/06_optimize_models.ipynb (the runners and lesson 10's Edge TPU helpers use it).
+    """
+    info = np.iinfo(dtype)
+    q = np.round(np.asarray(x, dtype=np.float32) / scale) + zero_point
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
 def dequantize(
     q: np.ndarray,
     scale: np.ndarray | float,
     zero_point: np.ndarray | int = 0,
     axis: int | None = None,
+    dtype: np.dtype | type = np.float64,
 ) -> np.ndarray:
-    """Back to real values: ``r* = scale · (q − zero_point)`` (float64).
+    """Back to real values: ``r* = scale · (q − zero_point)``, computed in ``dtype``.
 
-    ``scale`` and ``zero_point`` are scalars, or one value per slice along ``axis``.
-    Introduced in notebooks/04_quantization_math.ipynb.
+    ``scale`` and ``zero_point`` are scalars, or one value per slice along ``axis``. float64 by
+    default; the runners ask for float32 (a model's outputs). Introduced in
+    notebooks/04_quantization_math.ipynb.
     """
     q = np.asarray(q)
     axis = _channel_axis(q, axis)
-    s = _broadcast(np.asarray(scale, dtype=np.float64), q.ndim, axis)
-    z = _broadcast(np.asarray(zero_point, dtype=np.int64), q.ndim, axis)
-    return s * (q.astype(np.int64) - z)
+    s = _broadcast(np.asarray(scale, dtype=dtype), q.ndim, axis)
+    z = _broadcast(np.asarray(zero_point, dtype=np.int64).astype(dtype), q.ndim, axis)
+    return s * (q.astype(dtype) - z)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 Both return float32 outputs. The TFLite runner takes float32 inputs whatever the file stores
 inside: a full-integer model gets its input quantized and its output dequantized with the
-scale and zero point stored in the file. The ONNX runner feeds the input dtype the graph
-declares: float32 for most models, uint8 pixels for one that scales them itself (lesson 07's
-heavy model); it refuses to round floats into an integer input. Thread counts are explicit,
-so latency measurements and servers behave the same on a laptop and on a shared CI machine.
+scale and zero point stored in the file (:mod:`mlops_course.quantization`). The ONNX runner
+feeds the input dtype the graph declares: float32 for most models, uint8 pixels for one that
+scales them itself (lesson 07's :mod:`mlops_course.mobilenet`); it refuses to round floats into
+an integer input. Thread counts are explicit, so latency measurements and servers behave the
+same on a laptop and on a shared CI machine.
 
 Only the Keras runner needs TensorFlow (the trained network that ``make model`` keeps, so that
 later lessons load it instead of retraining); the server never uses it.
@@ -18,19 +19,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-
-class Runner(Protocol):
-    """What the benchmarks, tests and server need from a loaded model."""
-
-    path: Path
-    input_name: str
-
-    def predict(self, x: np.ndarray) -> np.ndarray: ...
-
+from mlops_course.quantization import dequantize, quantize
 
 CPU = ("CPUExecutionProvider",)
 #: ONNX Runtime's type names of the tensor types the course's models use → NumPy dtype names.
@@ -105,21 +97,6 @@ class OnnxRunner:
         return self.session.run([self.output_name], feed)[0]
 
 
-def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
-    """Real values → integers: ``round(x / scale) + zero_point``, clipped to the dtype's range.
-
-    Introduced in notebooks/06_optimize_models.ipynb (the math itself is lesson 04's).
-    """
-    info = np.iinfo(dtype)
-    q = np.round(np.asarray(x, dtype=np.float32) / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)
-
-
-def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Integers → real values: ``scale * (q - zero_point)`` as float32."""
-    return (scale * (q.astype(np.float32) - zero_point)).astype(np.float32)
-
-
 class TfliteRunner:
     """Run a ``.tflite`` model with ``ai_edge_litert``'s interpreter (any batch size).
 
@@ -167,7 +144,7 @@ class TfliteRunner:
         self.interpreter.invoke()
         y = self.interpreter.get_tensor(self._output["index"])
         if self.output_dtype.kind in "iu":
-            return dequantize(y, *self.output_quantization())
+            return dequantize(y, *self.output_quantization(), dtype=np.float32)
         return y.astype(np.float32, copy=True)
 
 

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from mlops_course.environment import EDGETPU_LIB, edgetpu_library_loads, pycoral_found
-from mlops_course.runtime import dequantize, quantize
+from mlops_course.quantization import dequantize, quantize
 
 
 class Class(NamedTuple):
@@ -132,7 +132,7 @@ def get_scores(interpreter: Any) -> np.ndarray:
     scores = np.squeeze(interpreter.get_tensor(details["index"]))
     if np.dtype(details["dtype"]).kind in "iu":
         scale, zero_point = details["quantization"]
-        return dequantize(scores, scale, zero_point)
+        return dequantize(scores, scale, zero_point, dtype=np.float32)
     return scores.astype(np.float32, copy=True)
 
 

@@ -5,7 +5,7 @@ batch dimension open (``-1``) for the server, and an open batch makes the conver
 SHAPE/STRIDED_SLICE/PACK arithmetic on int32 tensors before the Flatten: none of that maps to
 the Edge TPU, which needs fixed shapes. So the Edge TPU file is exported from the same Keras
 model with a fixed ``(1, ...)`` input signature and then converted with
-:func:`mlops_course.export.convert_tflite` (representative dataset, ``TFLITE_BUILTINS_INT8``,
+:func:`mlops_course.convert.convert_tflite` (representative dataset, ``TFLITE_BUILTINS_INT8``,
 int8 input and output), the same conversion the model repository uses.
 
 TensorFlow is imported only inside these functions. Introduced in notebooks/10_edge_tpu.ipynb.
@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from mlops_course.export import INPUT_NAME, convert_tflite, import_tensorflow
+from mlops_course.convert import INPUT_NAME, convert_tflite
+from mlops_course.runtime import import_tensorflow
 
 
 def export_fixed_batch(model: Any, folder: str | Path, batch: int = 1) -> Path:

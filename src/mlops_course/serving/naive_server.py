@@ -42,7 +42,7 @@ def predict():
 def make_keras_model(path: Path, epochs: int = 1, seed: int = 0) -> Path:
     """Train the course CNN briefly and save it as ``.keras`` (what the seeds' server loads)."""
     from mlops_course.data import load_digits_split
-    from mlops_course.export import train_digits_cnn
+    from mlops_course.train import train_digits_cnn
 
     model, _ = train_digits_cnn(load_digits_split(), seed=seed, epochs=epochs)
     model.save(path)
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
     MODEL_PATH = args.model
-    from mlops_course.export import import_tensorflow
+    from mlops_course.runtime import import_tensorflow
 
     import_tensorflow()  # quietly, before the first request
     if not MODEL_PATH.exists():

@@ -1,4 +1,4 @@
-"""A compute-heavy model for the serving benchmark: MobileNetV2 (α=0.35) on upsampled digits.
+"""The serving benchmark's compute-heavy model: MobileNetV2 (α=0.35) on upsampled digits.
 
 The digits CNN needs about 0.01 ms of arithmetic per image, so a server in front of it mostly
 measures HTTP. ``models/mobilenet/1/`` holds a model where inference dominates: Keras'
@@ -12,7 +12,7 @@ levels (0–16), divided by 16 inside the graph. A batch of eight is then a 221 
 instead of 885 KB as float32, which the server, its client and the network all pay for.
 
 ``make model`` builds it (``python -m mlops_course.export all`` calls :func:`export_mobilenet`);
-``python -m mlops_course.heavy_model --out models`` builds only this one. About 1.7 MB as ONNX.
+``python -m mlops_course.mobilenet --out models`` builds only this one. About 1.7 MB as ONNX.
 
 Introduced in notebooks/07_serving_with_flask.ipynb (``benchmarks/serving.py`` measures it).
 """
@@ -20,18 +20,26 @@ Introduced in notebooks/07_serving_with_flask.ipynb (``benchmarks/serving.py`` m
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlops_course.convert import keras_to_onnx
 from mlops_course.data import DIGITS_LABELS, DIGITS_PIXEL_MAX, Split, load_digits_split
+from mlops_course.evaluate import classification_metrics, predict_batched
 from mlops_course.model_card import ModelCard, validate_card, write_card
-from mlops_course.runtime import OnnxRunner
+from mlops_course.model_repository import (
+    add_repository_arguments,
+    check_repository_arguments,
+    code_info,
+    created_timestamp,
+    describe_file,
+    split_info,
+    staged_folder,
+)
+from mlops_course.runtime import OnnxRunner, import_tensorflow
 
 NAME = "mobilenet"
 ALPHA = 0.35
@@ -46,7 +54,6 @@ BN_MOMENTUM = 0.9
 # The card's batch limit. A 4 MiB request holds 150 uint8 images, and running that many takes
 # about 360 MiB of server memory (measured); 32 stay near what float32 bodies allowed (36).
 MAX_BATCH = 32
-_COUNTER = re.compile(r"__(\d+)")  # tf2onnx's process-wide name counter, e.g. Conv__378
 
 
 def upsample_digits(x: np.ndarray, dtype: str = "float32") -> np.ndarray:
@@ -74,8 +81,6 @@ def build_mobilenet(seed: int = 0, alpha: float = ALPHA):
     Introduced in notebooks/07_serving_with_flask.ipynb. About 423k parameters at α=0.35
     (the last 1×1 convolution keeps 1280 channels whatever α is).
     """
-    from mlops_course.export import import_tensorflow
-
     tf = import_tensorflow()
     tf.keras.utils.set_random_seed(seed)
     model = tf.keras.applications.MobileNetV2(
@@ -98,10 +103,8 @@ def train_mobilenet(
     """Train briefly on the upsampled digits; return ``(model, history)``.
 
     Introduced in notebooks/07_serving_with_flask.ipynb. Seeded, with TensorFlow's op
-    determinism on, as :func:`mlops_course.export.train_digits_cnn`.
+    determinism on, as :func:`mlops_course.train.train_digits_cnn`.
     """
-    from mlops_course.export import import_tensorflow
-
     tf = import_tensorflow()
     tf.config.experimental.enable_op_determinism()
     model = build_mobilenet(seed)
@@ -121,47 +124,12 @@ def train_mobilenet(
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
 
-def _canonical_names(graph: Any) -> None:
-    """Make tf2onnx's names independent of what else the process converted before.
-
-    tf2onnx numbers generated names with a process-wide counter and names a deduplicated
-    constant after whichever user it met first; ``make model`` converts the digits CNN first,
-    so without this the same weights would give different bytes. Shared constants become
-    ``shared_const_<k>`` and counters are renumbered, both by order of first use.
-    """
-    numbered = {t.name for t in graph.initializer if _COUNTER.search(t.name)}
-    shared: dict[str, str] = {}
-    for node in graph.node:
-        for name in node.input:
-            if name in numbered:
-                shared.setdefault(name, f"shared_const_{len(shared)}")
-    order: dict[str, str] = {}
-    for node in graph.node:
-        for name in (*node.input, node.name, *node.output):
-            if name not in shared:
-                for match in _COUNTER.finditer(name):
-                    order.setdefault(match[1], str(len(order)))
-
-    def new(name: str) -> str:
-        return shared.get(name) or _COUNTER.sub(lambda m: f"__{order.get(m[1], m[1])}", name)
-
-    for node in graph.node:
-        node.name = new(node.name)
-        node.input[:] = [new(n) for n in node.input]
-        node.output[:] = [new(n) for n in node.output]
-    for tensor in (*graph.initializer, *graph.input, *graph.output, *graph.value_info):
-        tensor.name = new(tensor.name)
-    graph.doc_string = "converted by tf2onnx from a tf.function"  # it named the function's id
-
-
 def with_pixel_input(model: Any) -> Any:
     """``model`` behind a uint8 input of grey levels 0–16, scaled to [0, 1] inside the graph.
 
     Introduced in notebooks/07_serving_with_flask.ipynb. Keras' ``Rescaling`` layer casts and
     divides, so clients send one byte per pixel and never scale anything themselves.
     """
-    from mlops_course.export import import_tensorflow
-
     tf = import_tensorflow()
     pixels = tf.keras.Input(SHAPE, dtype="uint8")
     scaled = tf.keras.layers.Rescaling(1.0 / DIGITS_PIXEL_MAX)(pixels)
@@ -171,16 +139,17 @@ def with_pixel_input(model: Any) -> Any:
 def mobilenet_to_onnx(model: Any, path: str | Path) -> Path:
     """ONNX via tf2onnx: input ``images`` (batch, 96, 96, 3) uint8, output ``probabilities``.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb; :func:`mlops_course.export.keras_to_onnx`
-    for the trained float model behind :func:`with_pixel_input`, with names that do not depend
-    on earlier conversions.
+    Introduced in notebooks/07_serving_with_flask.ipynb; :func:`mlops_course.convert.keras_to_onnx`
+    for the trained float model behind :func:`with_pixel_input` (its names do not depend on
+    earlier conversions: :func:`mlops_course.convert.canonical_names`).
     """
-    from mlops_course.export import keras_to_onnx
-
     return keras_to_onnx(
-        with_pixel_input(model), path, input_shape=SHAPE, rename=_canonical_names,
-        producer="mlops_course.heavy_model via tf2onnx", input_dtype="uint8",
-    )  # fmt: skip
+        with_pixel_input(model),
+        path,
+        input_shape=SHAPE,
+        producer="mlops_course.mobilenet via tf2onnx",
+        input_dtype="uint8",
+    )
 
 
 def mobilenet_card(
@@ -189,11 +158,9 @@ def mobilenet_card(
     training: dict[str, Any],
     metrics: dict[str, float],
     version: int,
-    entry_point: str = "python -m mlops_course.heavy_model",
+    entry_point: str = "python -m mlops_course.mobilenet",
 ) -> ModelCard:
     """The validated card for ``folder`` (``model.onnx`` with its test-split accuracy)."""
-    from mlops_course.export import _split_info, code_info, created_timestamp, describe_file
-
     source = f"sklearn.datasets.load_digits, upsampled {UPSCALE}× to {SHAPE[0]}×{SHAPE[1]}×3"
     file = describe_file(folder, "model.onnx", "fp32", metrics)
     file["input"].update(scale=1.0 / DIGITS_PIXEL_MAX, zero_point=0)  # value = pixel / 16
@@ -217,11 +184,11 @@ def mobilenet_card(
                 "description": "8×8 load_digits pixels (0–16) as they are, each pixel repeated "
                 f"as a {UPSCALE}×{UPSCALE} block, the grey value copied to 3 channels: "
                 f"(batch, {SHAPE[0]}, {SHAPE[1]}, 3) uint8; the model divides by 16 "
-                "(mlops_course.heavy_model.upsample_digits with dtype='uint8')",
+                "(mlops_course.mobilenet.upsample_digits with dtype='uint8')",
             },
             "labels": list(DIGITS_LABELS),
             "features": None,
-            "training_data": _split_info(source, split, stratified=True),
+            "training_data": split_info(source, split, stratified=True),
             "training": training,
             "code": code_info(entry_point),
             "files": [file],
@@ -241,21 +208,10 @@ def export_mobilenet(
     Introduced in notebooks/07_serving_with_flask.ipynb (``make model`` calls it). The folder
     is built beside the target and swapped in only when complete.
     """
-    from mlops_course.export import (
-        _replace_folder,
-        classification_metrics,
-        import_tensorflow,
-        predict_batched,
-    )
-
     tf = import_tensorflow()
     split = load_digits_split()
     model, history = train_mobilenet(split, seed=seed, epochs=epochs)
-    parent = Path(out) / NAME
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=parent))
-    staging.chmod(0o755)
-    try:
+    with staged_folder(Path(out) / NAME / str(version)) as staging:
         mobilenet_to_onnx(model, staging / "model.onnx")
         runner = OnnxRunner(staging / "model.onnx")
         pixels = upsample_digits(split.x_test, "uint8")
@@ -272,14 +228,11 @@ def export_mobilenet(
             "parameters": int(model.count_params()),
             "final_train_accuracy": round(history["accuracy"][-1], 6),
         }
-        command = f"python -m mlops_course.heavy_model --seed {seed} --epochs {epochs}"
+        command = f"python -m mlops_course.mobilenet --seed {seed} --epochs {epochs}"
         card = mobilenet_card(
             staging, split, training, metrics, version, f"{command} --version {version}"
         )
         write_card(card, staging / "card.json")
-        _replace_folder(staging, parent / str(version))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     entry = card.file()
     log(
         f"{NAME}/{version}/{entry.path}: {entry.size_bytes:,} B, "
@@ -289,16 +242,13 @@ def export_mobilenet(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mlops_course.heavy_model --out models``: build only this model."""
-    from mlops_course.export import add_repository_arguments
-
+    """``python -m mlops_course.mobilenet --out models``: build only this model."""
     parser = argparse.ArgumentParser(
-        prog="python -m mlops_course.heavy_model", description=__doc__.splitlines()[0]
+        prog="python -m mlops_course.mobilenet", description=__doc__.splitlines()[0]
     )
     add_repository_arguments(parser, DEFAULT_EPOCHS, "training epochs")
     args = parser.parse_args(argv)
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(f"--out {args.out} exists and is not a folder")
+    check_repository_arguments(parser, args)
     export_mobilenet(args.out, args.version, args.seed, args.epochs)
     return 0
 
