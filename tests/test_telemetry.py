@@ -44,6 +44,16 @@ def test_the_package_runs_a_model_without_telemetry(tmp_path):
     assert not (tmp_path / ".cache").exists()
 
 
+def test_the_package_quantizes_a_model_without_telemetry(tmp_path):
+    code = (
+        "from mlops_course.convert import quantize_onnx_dynamic\n"
+        f"quantize_onnx_dynamic({str(MODEL)!r}, {str(tmp_path / 'int8.onnx')!r})\n"
+    )
+    run_python(code, tmp_path)
+    assert (tmp_path / "int8.onnx").is_file()
+    assert not (tmp_path / ".cache").exists()
+
+
 def test_the_server_answers_without_telemetry(tmp_path, monkeypatch):
     monkeypatch.delenv("ORT_DISABLE_TELEMETRY", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlops_course.data import DIGITS_SHAPE
-from mlops_course.runtime import import_tensorflow
+from mlops_course.runtime import import_onnxruntime, import_tensorflow
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "probabilities"
@@ -147,6 +147,7 @@ def calibration_reader(images: np.ndarray, batch_size: int = 64, input_name: str
 
     Introduced in notebooks/06_optimize_models.ipynb.
     """
+    import_onnxruntime()  # telemetry off before ONNX Runtime loads (lesson 05)
     from onnxruntime.quantization import CalibrationDataReader
 
     class _Reader(CalibrationDataReader):
@@ -166,6 +167,7 @@ def calibration_reader(images: np.ndarray, batch_size: int = 64, input_name: str
 
 def _preprocessed(src: Path, workdir: Path) -> Path:
     """ORT's recommended step before quantizing: shape inference and graph optimisation."""
+    import_onnxruntime()  # telemetry off before ONNX Runtime loads (lesson 05)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     target = workdir / f"{src.stem}_preprocessed.onnx"
@@ -178,6 +180,7 @@ def quantize_onnx_dynamic(src: str | Path, dst: str | Path) -> Path:
 
     Introduced in notebooks/06_optimize_models.ipynb.
     """
+    import_onnxruntime()  # telemetry off before ONNX Runtime loads (lesson 05)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as work:
@@ -191,6 +194,7 @@ def quantize_onnx_static(src: str | Path, dst: str | Path, calibration_images: n
 
     Introduced in notebooks/06_optimize_models.ipynb.
     """
+    import_onnxruntime()  # telemetry off before ONNX Runtime loads (lesson 05)
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     with tempfile.TemporaryDirectory() as work:
