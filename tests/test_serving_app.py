@@ -3,21 +3,10 @@ wired into every app, one metrics registry per app."""
 
 from __future__ import annotations
 
-import pytest
-from serving_helpers import MODELS, make_app
+from serving_helpers import MODELS
 
 from mlops_course.serving import create_app
 from mlops_course.serving.context import EXTENSION, ServingState
-
-
-@pytest.fixture(scope="module")
-def app():
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def test_the_app_carries_the_state_its_routes_read(app):

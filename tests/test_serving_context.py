@@ -9,20 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from serving_helpers import GOOD, ROOT, assert_clean_error, make_app
+from serving_helpers import GOOD, ROOT, assert_clean_error
 
 from mlops_course.loadgen import v2_body
 from mlops_course.serving.protocol import HEADER_LENGTH
-
-
-@pytest.fixture(scope="module")
-def app():
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def test_other_request_mistakes(client):

@@ -5,21 +5,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from serving_helpers import GOOD, assert_clean_error, make_app
+from serving_helpers import GOOD, assert_clean_error
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mlops_course.serving.context import EXTENSION
 from mlops_course.serving.errors import ApiError, PayloadTooLarge, describe
-
-
-@pytest.fixture(scope="module")
-def app():
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def test_a_server_fault_is_logged_but_not_shown(app, client, monkeypatch, caplog):

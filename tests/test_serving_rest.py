@@ -16,23 +16,12 @@ from serving_helpers import (
     assert_clean_error,
     bomb_png,
     digit_png,
-    make_app,
     png,
 )
 from sklearn.datasets import load_digits
 
 from mlops_course.serving import create_app
 from mlops_course.serving.context import EXTENSION
-
-
-@pytest.fixture(scope="module")
-def app():
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def test_tf_serving_predict_matches_onnx_runtime(client, digits, reference):

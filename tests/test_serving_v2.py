@@ -19,16 +19,6 @@ from mlops_course.serving.predictor import load_version
 from mlops_course.serving.protocol import HEADER_LENGTH
 
 
-@pytest.fixture(scope="module")
-def app():
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def test_v2_json_and_binary_match_onnx_runtime(client, digits, reference):
     x = digits.x_test[:16]
     expected = reference.predict(x)
