@@ -90,8 +90,10 @@ def test_server_stops_when_its_parent_is_killed(started_from):
     """Main thread: Linux's parent-death signal; other threads (and macOS): the watchdog."""
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(MODELS), started_from],
-        stdout=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     watched: list[psutil.Process] = []
     try:
         started = json.loads(parent.stdout.readline())

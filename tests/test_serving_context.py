@@ -36,13 +36,22 @@ def call_wsgi(app, body: bytes, headers: dict[str, str], length: str | None) -> 
     """POST ``body`` to the v2 infer route with a hand-made WSGI environ (``length``: the
     Content-Length header, None for a chunked body that gunicorn has de-chunked)."""
     environ = {
-        "REQUEST_METHOD": "POST", "PATH_INFO": "/v2/models/digits/infer", "SERVER_NAME": "t",
-        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(), "wsgi.version": (1, 0),
-        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-        "CONTENT_TYPE": headers["Content-Type"], "wsgi.input_terminated": length is None,
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v2/models/digits/infer",
+        "SERVER_NAME": "t",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "CONTENT_TYPE": headers["Content-Type"],
+        "wsgi.input_terminated": length is None,
         "HTTP_INFERENCE_HEADER_CONTENT_LENGTH": headers.get(HEADER_LENGTH, ""),
-    }  # fmt: skip
+    }
     if length is not None:
         environ["CONTENT_LENGTH"] = length
     status = []

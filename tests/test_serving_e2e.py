@@ -88,9 +88,11 @@ def test_requests_upload_and_tf_serving(server, digits, reference):
 
 def test_body_over_the_limit_is_413(server):
     answer = requests.post(
-        f"{server.url}/predict", data=b"[" * (LIMIT + 1),
-        headers={"Content-Type": "application/json"}, timeout=10,
-    )  # fmt: skip
+        f"{server.url}/predict",
+        data=b"[" * (LIMIT + 1),
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert answer.status_code == 413 and "limit" in answer.json()["error"]
 
 
@@ -101,8 +103,9 @@ def test_tritonclient_sends_uint8_pixels_within_the_models_batch_limit(client, d
     tensor = triton.InferInput("images", list(pixels.shape), "UINT8")
     tensor.set_data_from_numpy(pixels, binary_data=True)
     expected = OnnxRunner(MODELS / "mobilenet" / "1" / "model.onnx").predict(pixels)
-    np.testing.assert_allclose(client.infer("mobilenet", [tensor]).as_numpy("probabilities"),
-                               expected, rtol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        client.infer("mobilenet", [tensor]).as_numpy("probabilities"), expected, rtol=1e-5
+    )
     too_many = np.zeros((33, 96, 96, 3), np.uint8)  # the card's max_batch is 32; 0.9 MB
     tensor = triton.InferInput("images", list(too_many.shape), "UINT8")
     tensor.set_data_from_numpy(too_many, binary_data=True)

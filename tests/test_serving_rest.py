@@ -135,6 +135,7 @@ UPLOADS = [
 )
 def test_bad_upload_gets_a_clear_error(data, status):
     client = create_app(MODELS, max_image_pixels=4_000_000).test_client()
-    answer = client.post("/predict", data={"image": (io.BytesIO(data), "x.png")},
-                         content_type="multipart/form-data")  # fmt: skip
+    answer = client.post(
+        "/predict", data={"image": (io.BytesIO(data), "x.png")}, content_type="multipart/form-data"
+    )
     assert_clean_error(answer, status)
