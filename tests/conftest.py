@@ -23,6 +23,21 @@ def reference():
     return OnnxRunner(MODELS / "digits" / "1" / "model.onnx")
 
 
+@pytest.fixture(scope="module")
+def app():
+    """The model server's Flask app on the committed models, with the serving tests' limits
+    (``serving_helpers.make_app``); one per test module."""
+    from serving_helpers import make_app  # Flask and prometheus_client only where needed
+
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client for :func:`app`."""
+    return app.test_client()
+
+
 @pytest.fixture(scope="session")
 def docker_client():
     """A Docker engine, or a skip saying why there is none (a failure when ``REQUIRE_DOCKER=1``).

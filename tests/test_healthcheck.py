@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from mlops_course.server_process import free_port, gunicorn_server
 from mlops_course.serving import healthcheck
-from mlops_course.serving.process import free_port, gunicorn_server
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

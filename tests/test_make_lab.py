@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlops_course.serving.process import free_port, tied_popen
+from mlops_course.server_process import free_port, tied_popen
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,12 +13,19 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from mlops_course.serving.process import gunicorn_server
+from mlops_course.server_process import gunicorn_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.slow,
@@ -58,9 +65,9 @@ def digit_png(index: int) -> tuple[bytes, str]:
 @pytest.mark.parametrize("index", [0, 5, 13])
 def test_uploading_a_digit_shows_its_label(page, index):
     data, label = digit_png(index)
-    page.set_input_files("#image-input", files=[
-        {"name": "digit.png", "mimeType": "image/png", "buffer": data}
-    ])  # fmt: skip
+    page.set_input_files(
+        "#image-input", files=[{"name": "digit.png", "mimeType": "image/png", "buffer": data}]
+    )
     page.click("#upload-form button[type=submit]")
     page.wait_for_function(
         "want => document.querySelector('#label').textContent === want", arg=label
@@ -70,9 +77,10 @@ def test_uploading_a_digit_shows_its_label(page, index):
 
 
 def test_a_non_image_upload_shows_the_servers_error(page):
-    page.set_input_files("#image-input", files=[
-        {"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture"}
-    ])  # fmt: skip
+    page.set_input_files(
+        "#image-input",
+        files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture"}],
+    )
     page.click("#upload-form button[type=submit]")
     page.wait_for_function("document.querySelector('#error').textContent.length > 0")
     assert "could not read" in page.inner_text("#error")

@@ -4,7 +4,6 @@ and by ``tritonclient.http`` (a standard Open Inference Protocol client, unchang
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import shutil
@@ -18,14 +17,13 @@ from PIL import Image
 from sklearn.datasets import load_digits
 from tritonclient.utils import InferenceServerException
 
+from mlops_course.loadgen import v2_body
 from mlops_course.mobilenet import upsample_digits
 from mlops_course.runtime import OnnxRunner
-from mlops_course.serving.loadgen import v2_body
-from mlops_course.serving.process import ServerProcess, free_port, gunicorn_server
+from mlops_course.server_process import ServerProcess, free_port, gunicorn_server
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
-BENCHMARK = ROOT / "benchmarks" / "serving.py"
 LIMIT = 1024 * 1024
 
 
@@ -90,9 +88,11 @@ def test_requests_upload_and_tf_serving(server, digits, reference):
 
 def test_body_over_the_limit_is_413(server):
     answer = requests.post(
-        f"{server.url}/predict", data=b"[" * (LIMIT + 1),
-        headers={"Content-Type": "application/json"}, timeout=10,
-    )  # fmt: skip
+        f"{server.url}/predict",
+        data=b"[" * (LIMIT + 1),
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert answer.status_code == 413 and "limit" in answer.json()["error"]
 
 
@@ -103,8 +103,9 @@ def test_tritonclient_sends_uint8_pixels_within_the_models_batch_limit(client, d
     tensor = triton.InferInput("images", list(pixels.shape), "UINT8")
     tensor.set_data_from_numpy(pixels, binary_data=True)
     expected = OnnxRunner(MODELS / "mobilenet" / "1" / "model.onnx").predict(pixels)
-    np.testing.assert_allclose(client.infer("mobilenet", [tensor]).as_numpy("probabilities"),
-                               expected, rtol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        client.infer("mobilenet", [tensor]).as_numpy("probabilities"), expected, rtol=1e-5
+    )
     too_many = np.zeros((33, 96, 96, 3), np.uint8)  # the card's max_batch is 32; 0.9 MB
     tensor = triton.InferInput("images", list(too_many.shape), "UINT8")
     tensor.set_data_from_numpy(too_many, binary_data=True)
@@ -151,34 +152,3 @@ def test_a_bad_model_repository_stops_gunicorn_with_the_reason(tmp_path):
     with pytest.raises(RuntimeError, match=r"no <name>/<version>/card\.json") as error:
         gunicorn_server(tmp_path, workers=1).start()
     assert "server exited" in str(error.value)
-
-
-def load_benchmark():
-    """benchmarks/serving.py as a module (benchmarks/ is a folder of scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("serving_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.skipif(
-    shutil.which("wrk") is None, reason="wrk is not installed (.ci/run installs it)"
-)
-def test_benchmark_wrk_load_counts_answers_errors_and_cpu(server, digits):
-    bench = load_benchmark()
-    x = upsample_digits(digits.x_test[:8], "uint8")
-    expected = OnnxRunner(MODELS / "mobilenet" / "1" / "model.onnx").predict(x)
-    with pytest.raises(RuntimeError, match="differs from in-process"):
-        bench.checked_binary_body(server.url, x, expected + 0.5)
-    body, headers = bench.checked_binary_body(server.url, x, expected)
-    endpoint = f"{server.url}/v2/models/mobilenet/infer"
-    before = bench.cpu_seconds(server.process.pid)
-    good = bench.wrk(endpoint, body, headers, 2, 1)
-    after = bench.cpu_seconds(server.process.pid)
-    cpu = bench.cpu_per_request(
-        before, after, good["requests"], good["requests_per_s"], server.process.pid
-    )
-    assert good["requests"] > 10 and good["errors"] == 0 and good["p99_ms"] >= good["p50_ms"] > 0
-    assert cpu["server_cpu_ms"] > 0.5 and 0 < cpu["client_cpu_ms"] < cpu["server_cpu_ms"]
-    cut_short = bench.wrk(endpoint, body[:-4], headers, 1, 1)  # every answer a 400
-    assert cut_short["requests"] > 10 and cut_short["errors"] == cut_short["requests"]

@@ -49,17 +49,25 @@ json_values = st.recursive(
     max_leaves=40,
 )
 tensors = st.fixed_dictionaries(
-    {"name": st.sampled_from(["images", "features", "x"]),
-     "shape": st.lists(st.integers(-2, 70), max_size=5),
-     "datatype": st.sampled_from(["FP32", "FP64", "INT64", "BOOL", "BYTES", "fp32"])},
-    optional={"data": st.one_of(json_values, st.lists(numbers, max_size=130)),
-              "parameters": st.dictionaries(st.sampled_from(["binary_data_size", "x"]), json_values, max_size=2)},  # noqa: E501
-)  # fmt: skip
+    {
+        "name": st.sampled_from(["images", "features", "x"]),
+        "shape": st.lists(st.integers(-2, 70), max_size=5),
+        "datatype": st.sampled_from(["FP32", "FP64", "INT64", "BOOL", "BYTES", "fp32"]),
+    },
+    optional={
+        "data": st.one_of(json_values, st.lists(numbers, max_size=130)),
+        "parameters": st.dictionaries(
+            st.sampled_from(["binary_data_size", "x"]), json_values, max_size=2
+        ),
+    },
+)
 bodies = st.one_of(
     json_values,
-    st.fixed_dictionaries({"inputs": st.lists(tensors, max_size=3)},
-                          optional={"outputs": json_values, "parameters": json_values, "id": json_values}),  # noqa: E501
-)  # fmt: skip
+    st.fixed_dictionaries(
+        {"inputs": st.lists(tensors, max_size=3)},
+        optional={"outputs": json_values, "parameters": json_values, "id": json_values},
+    ),
+)
 
 
 @pytest.mark.slow

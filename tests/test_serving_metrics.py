@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from mlops_course.server_process import ServerProcess, free_port, gunicorn_command
 from mlops_course.serving import create_app
 from mlops_course.serving.metrics import MULTIPROC_DIR
-from mlops_course.serving.process import ServerProcess, free_port, gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -101,42 +101,3 @@ def test_multiprocess_mode_needs_the_variable_before_prometheus_client_is_import
     monkeypatch.setenv(MULTIPROC_DIR, str(tmp_path))  # too late: prometheus_client is loaded
     with pytest.raises(RuntimeError, match="imported before"):
         create_app(MODELS)
-
-
-FAULTS = """
-import resource, sys
-from mlops_course.serving.gunicorn_conf import keep_freed_memory
-tuned = keep_freed_memory() if sys.argv[1] == "tune" else None
-def request():  # a batch of eight 96x96x3 float32 images, read and copied twice
-    received = bytearray(885_000)
-    body = bytes(received)
-    return body + b"x"
-for _ in range(5):  # warm up
-    request()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(50):
-    request()
-print(tuned, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 50)
-"""
-
-
-@pytest.mark.parametrize(
-    "env", [{}, {"GLIBC_TUNABLES": "glibc.malloc.check=0"}], ids=["default", "tunables"]
-)
-def test_keep_freed_memory_stops_page_faults_on_large_bodies(env):
-    import os
-    import subprocess
-    import sys
-
-    def run(mode: str) -> tuple[str, float]:
-        out = subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True, text=True,
-                             env={**os.environ, **env}, check=True).stdout.split()  # fmt: skip
-        return out[0], float(out[1])
-
-    _, default = run("default")
-    tuned, after = run("tune")
-    assert default > 100, f"only {default} page faults per request without tuning"
-    if env:  # the operator's GLIBC_TUNABLES win: nothing is changed
-        assert tuned == "False" and after > 100
-    else:
-        assert tuned == "True" and after < 5, f"{after} page faults per request after tuning"

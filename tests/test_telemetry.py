@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_course.serving.process import gunicorn_server
+from mlops_course.server_process import gunicorn_server
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "digits" / "1" / "model.onnx"

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_course import __version__, project
+from mlops_course.server_process import tied_popen
 
 SERVING_IMAGE = "mlops-course/serving"
 COURSE_IMAGE = "mlops-course/course"
@@ -385,8 +386,6 @@ class LocalRegistry:
     def start(self, timeout: float = 20) -> LocalRegistry:
         import urllib.request
 
-        from mlops_course.serving.process import tied_popen  # stops with this process, too
-
         root = Path(self._folder.name)
         config = root / "config.yml"
         config.write_text(
@@ -395,7 +394,7 @@ class LocalRegistry:
             f"http:\n  addr: {self.address}\n"
         )
         with open(root / "registry.log", "wb") as log:  # the child keeps its own handle
-            self.process = tied_popen(
+            self.process = tied_popen(  # stops with this process, too
                 [self.binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout

@@ -23,7 +23,6 @@ class ServingConfig:
     max_batch: int = 256  # instances per request; larger → 400
     max_image_pixels: int = 4_000_000  # width × height of an upload, checked before decoding
     threads: int = 1  # ONNX Runtime intra-op threads per model (per gunicorn worker)
-    fast_infer: bool = True  # answer POST .../infer in front of Flask (v2.InferFastPath)
     # ONNX Runtime execution providers in order of preference; the GPU image asks for CUDA first.
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger("mlops_course.serving")
@@ -46,36 +46,40 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
-def error_response(message: str, status: int):
-    """``({"error": message}, status)`` as a Flask response."""
+def describe(error: Exception, limit: int | None) -> tuple[int, str]:
+    """The status and the client's message for any exception raised while answering.
+
+    The one error mapping of the server: 4xx say what was wrong (logged at INFO), anything
+    unexpected is a 500 with a generic message and its traceback in the log.
+    """
+    if isinstance(error, ApiError):
+        status, message = error.status, error.message
+    elif isinstance(error, RequestEntityTooLarge):
+        status, message = 413, f"request body is larger than the limit of {limit} bytes"
+    elif isinstance(error, HTTPException):
+        status, message = error.code or 500, error.description or error.name
+    else:
+        log.error("unhandled error while serving a request", exc_info=error)
+        return 500, "internal server error (logged on the server)"
+    log.info("%s %s", status, message)
+    return status, message
+
+
+def error_response(message: str, status: int) -> Response:
+    """``{"error": message}`` with ``status``, as a Flask response."""
     response = jsonify(error=message)
     response.status_code = status
     return response
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Answer ApiError, werkzeug's HTTP errors and any other exception as JSON."""
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):
-        log.info("%s %s", error.status, error.message)
-        return error_response(error.message, error.status)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(error: RequestEntityTooLarge):
-        limit = app.config.get("MAX_CONTENT_LENGTH")
-        log.info("413 body over %s bytes", limit)
-        return error_response(f"request body is larger than the limit of {limit} bytes", 413)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        log.info("%s %s", error.code, error.description)
-        response = error_response(error.description or error.name, error.code or 500)
-        if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(error.valid_methods)
-        return response
+    """Answer every exception a route raises as JSON, through :func:`describe`."""
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        log.exception("unhandled error while serving a request")
-        return error_response("internal server error (logged on the server)", 500)
+    def _answer(error: Exception) -> Response:
+        status, message = describe(error, app.config.get("MAX_CONTENT_LENGTH"))
+        response = error_response(message, status)
+        allowed = getattr(error, "valid_methods", None)  # a 405 names the methods that work
+        if status == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response

@@ -10,14 +10,11 @@ worker, so workers do not fight over cores. Timeouts kill a stuck worker; gunico
 ``/tmp``, the only writable place in a read-only container) removed again on exit, or the folder
 the variable already names, emptied of a previous run's files. Workers inherit the variable.
 This module imports nothing from the package at import time, so prometheus_client is first
-imported by :func:`on_starting`, after the variable is set. :func:`on_starting` also asks
-glibc's malloc to reuse freed memory (:func:`keep_freed_memory`), which halves the server's own
-cost of a 1 MB request body.
+imported by :func:`on_starting`, after the variable is set.
 
 Introduced in notebooks/07_serving_with_flask.ipynb.
 """
 
-import ctypes
 import os
 import shutil
 import tempfile
@@ -43,33 +40,8 @@ MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 _made_here: list[str] = []  # temporary metrics folders this master created (removed on exit)
 
 
-def keep_freed_memory(mmap_threshold: int = 16 << 20, trim_threshold: int = 64 << 20) -> bool:
-    """Ask glibc's malloc to keep freed memory for reuse instead of returning it at once.
-
-    By default glibc hands blocks of a few hundred KiB straight back to the kernel when they
-    are freed, so every large request body (eight 96×96×3 float32 images are 885 KB, read and
-    copied a few times) lands in fresh pages, and each first touch of a page is a page fault:
-    measured here, the worker's CPU time per such request drops from about 1.2 to 0.55 ms
-    (inference not counted). The cost is up to ``trim_threshold`` bytes of freed memory kept
-    per worker. Skipped (False) where the C library has no ``mallopt`` (musl, macOS) or when
-    ``GLIBC_TUNABLES`` already says what to do. Forked workers inherit the setting.
-    """
-    if "GLIBC_TUNABLES" in os.environ:
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    return bool(mallopt(m_mmap_threshold, mmap_threshold)) and bool(
-        mallopt(m_trim_threshold, trim_threshold)
-    )
-
-
 def on_starting(server) -> None:
-    """gunicorn hook (master, once): tune malloc; give the workers a fresh metrics folder."""
-    if keep_freed_memory():
-        server.log.info("malloc keeps freed memory for reuse (large request bodies)")
+    """gunicorn hook (master, once): give the workers a fresh metrics folder."""
     folder = os.environ.get(MULTIPROC_DIR)
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)

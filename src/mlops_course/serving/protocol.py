@@ -24,10 +24,19 @@ from mlops_course.serving.errors import ApiError
 HEADER_LENGTH = "Inference-Header-Content-Length"
 #: v2 datatype → little-endian NumPy dtype (BYTES and BF16 are not supported here).
 DATATYPES = {
-    "BOOL": "|b1", "UINT8": "|u1", "UINT16": "<u2", "UINT32": "<u4", "UINT64": "<u8",
-    "INT8": "|i1", "INT16": "<i2", "INT32": "<i4", "INT64": "<i8",
-    "FP16": "<f2", "FP32": "<f4", "FP64": "<f8",
-}  # fmt: skip
+    "BOOL": "|b1",
+    "UINT8": "|u1",
+    "UINT16": "<u2",
+    "UINT32": "<u4",
+    "UINT64": "<u8",
+    "INT8": "|i1",
+    "INT16": "<i2",
+    "INT32": "<i4",
+    "INT64": "<i8",
+    "FP16": "<f2",
+    "FP32": "<f4",
+    "FP64": "<f8",
+}
 MAX_RANK = 16
 _NAMES = {np.dtype(v).name: k for k, v in DATATYPES.items()}
 

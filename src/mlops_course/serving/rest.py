@@ -13,7 +13,7 @@ import numpy as np
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from mlops_course import __version__
-from mlops_course.serving.app import check_encoding, read_json, state
+from mlops_course.serving.context import check_encoding, read_json, state
 from mlops_course.serving.errors import ApiError, UnsupportedMediaType
 from mlops_course.serving.images import image_to_input
 from mlops_course.serving.predictor import LoadedModel
@@ -45,10 +45,14 @@ def readable(model: LoadedModel, y: np.ndarray) -> list[dict[str, Any]]:
         return [{"value": float(row[0])} for row in y]
     labels = model.card.labels
     return [
-        {"label": labels[int(row.argmax())],
-         "probabilities": {label: round(float(p), 6) for label, p in zip(labels, row, strict=True)}}
+        {
+            "label": labels[int(row.argmax())],
+            "probabilities": {
+                label: round(float(p), 6) for label, p in zip(labels, row, strict=True)
+            },
+        }
         for row in y
-    ]  # fmt: skip
+    ]
 
 
 @blueprint.get("/")
@@ -94,10 +98,12 @@ def predict_help():
         post_image=f"curl -F image=@digit.png {base}/predict",
         post_json=f"curl -H 'Content-Type: application/json' -d @body.json {base}/predict",
         example_body={"instances": example},
-        other_apis={"open_inference_protocol": f"{base}/v2/models/{model.name}/infer",
-                    "tf_serving": f"{base}/v1/models/{model.name}:predict",
-                    "openapi": f"{base}/openapi.yaml"},
-    )  # fmt: skip
+        other_apis={
+            "open_inference_protocol": f"{base}/v2/models/{model.name}/infer",
+            "tf_serving": f"{base}/v1/models/{model.name}:predict",
+            "openapi": f"{base}/openapi.yaml",
+        },
+    )
 
 
 @blueprint.get("/metadata")

@@ -1,6 +1,6 @@
 """Servers started by the course do not outlive what started them (issue #21, part 3).
 
-``tied_popen`` (``mlops_course.serving.process``) ties a child to its parent: a gunicorn started
+``tied_popen`` (``mlops_course.server_process``) ties a child to its parent: a gunicorn started
 by a process that then gets SIGKILLed (a Jupyter kernel restarted, a test run killed) stops, its
 workers too, and its port closes. The repository's conftest.py fails a test run that leaves any
 of its processes running; a pytest run in a subprocess shows that here.
@@ -22,7 +22,7 @@ import psutil
 import pytest
 import requests
 
-from mlops_course.serving.process import HOST, gunicorn_server
+from mlops_course.server_process import HOST, gunicorn_server
 
 pytest_plugins = ["pytester"]
 
@@ -35,7 +35,7 @@ DEADLINE_S = 60  # generous: gunicorn gives its workers up to 10 s to finish on 
 PARENT = """
 import json, sys, threading, time
 import psutil
-from mlops_course.serving.process import gunicorn_server
+from mlops_course.server_process import gunicorn_server
 
 servers = []
 start = lambda: servers.append(gunicorn_server(sys.argv[1], workers=2).start())
@@ -90,8 +90,10 @@ def test_server_stops_when_its_parent_is_killed(started_from):
     """Main thread: Linux's parent-death signal; other threads (and macOS): the watchdog."""
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(MODELS), started_from],
-        stdout=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     watched: list[psutil.Process] = []
     try:
         started = json.loads(parent.stdout.readline())
@@ -129,7 +131,7 @@ def test_sigterm_to_gunicorns_master_stops_its_workers():
 
 LEAVES_A_SERVER = """
 import json, os, subprocess, sys
-from mlops_course.serving.process import gunicorn_server
+from mlops_course.server_process import gunicorn_server
 
 def test_leaves_gunicorn_running():
     server = gunicorn_server({models!r}, workers=1).start()  # never stopped
@@ -161,7 +163,7 @@ def test_a_run_that_stops_its_server_passes(pytester):
     pytester.makeconftest((ROOT / "conftest.py").read_text())
     pytester.makepyfile(
         test_tidy=f"""
-from mlops_course.serving.process import gunicorn_server
+from mlops_course.server_process import gunicorn_server
 
 def test_stops_gunicorn():
     with gunicorn_server({str(MODELS)!r}, workers=1) as server:

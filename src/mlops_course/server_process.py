@@ -7,7 +7,8 @@ does not run when the starting process is killed (a Jupyter kernel restarted or 
 run interrupted: ``atexit`` does not run either), so every child is also started with
 :func:`tied_popen`, which ties it to this process: when this process dies, the child gets
 SIGTERM. Other code that starts a long-lived server (the image registry in
-:mod:`mlops_course.containers`, the tests) uses :func:`tied_popen` too.
+:mod:`mlops_course.containers`, the tests) uses :func:`tied_popen` too. A harness for lessons,
+tests and benchmarks: the serving image does not ship it.
 
 Introduced in notebooks/07_serving_with_flask.ipynb.
 """
@@ -72,8 +73,9 @@ def _linux_prctl():
         return None
 
 
-def tied_popen(command: list[str], *, watchdog_grace: float = 15.0,
-               **popen_kwargs) -> subprocess.Popen:  # fmt: skip
+def tied_popen(
+    command: list[str], *, watchdog_grace: float = 15.0, **popen_kwargs
+) -> subprocess.Popen:
     """``subprocess.Popen(command, **popen_kwargs)``, but the child dies with this process.
 
     An explicit stop (:meth:`ServerProcess.stop`, a ``finally``) still comes first; this is for
@@ -114,9 +116,14 @@ def tied_popen(command: list[str], *, watchdog_grace: float = 15.0,
     _watchdogs[:] = [w for w in _watchdogs if w.poll() is None]
     watchdog = [sys.executable, "-c", WATCHDOG, str(parent), str(child.pid), str(watchdog_grace)]
     _watchdogs.append(
-        subprocess.Popen(watchdog, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    )  # fmt: skip
+        subprocess.Popen(
+            watchdog,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    )
     return child
 
 
@@ -130,10 +137,19 @@ def free_port(host: str = HOST) -> int:
 def gunicorn_command(port: int, workers: int = 2, threads: int = 4) -> list[str]:
     """The production command line (``make serve`` runs the same one)."""
     return [
-        sys.executable, "-m", "gunicorn", "-c", "python:mlops_course.serving.gunicorn_conf",
-        "--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:mlops_course.serving.gunicorn_conf",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
         "mlops_course.serving.wsgi:app",
-    ]  # fmt: skip
+    ]
 
 
 class ServerProcess:
@@ -143,9 +159,15 @@ class ServerProcess:
     temporary folder that :meth:`stop` removes.
     """
 
-    def __init__(self, command: list[str], port: int, env: dict[str, str] | None = None,
-                 ready_path: str = "/v2/health/ready", timeout: float = 60.0,
-                 cwd: str | Path | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        env: dict[str, str] | None = None,
+        ready_path: str = "/v2/health/ready",
+        timeout: float = 60.0,
+        cwd: str | Path | None = None,
+    ) -> None:
         self.command, self.port, self.ready_path, self.timeout = command, port, ready_path, timeout
         self.env = {**os.environ, **(env or {})}
         self.cwd = cwd
@@ -158,9 +180,14 @@ class ServerProcess:
         """Start the child and block until ``ready_path`` answers 200 (or raise with its log)."""
         with open(self.log_path, "wb") as log:
             self.process = tied_popen(
-                self.command, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                self.command,
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -210,8 +237,13 @@ class ServerProcess:
         self.stop()
 
 
-def gunicorn_server(model_repository: str | Path, port: int | None = None, workers: int = 2,
-                    threads: int = 4, **env: str) -> ServerProcess:  # fmt: skip
+def gunicorn_server(
+    model_repository: str | Path,
+    port: int | None = None,
+    workers: int = 2,
+    threads: int = 4,
+    **env: str,
+) -> ServerProcess:
     """A :class:`ServerProcess` running the production server on ``model_repository``.
 
     Introduced in notebooks/07_serving_with_flask.ipynb; extra keyword arguments become

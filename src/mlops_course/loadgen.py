@@ -6,6 +6,7 @@ the machine with the server, so on a 2-core laptop the numbers include the clien
 compare setups measured the same way, in the same run, as ratios.
 
 Introduced in notebooks/07_serving_with_flask.ipynb; ``benchmarks/serving.py`` uses it too.
+Client code (it needs ``requests`` and ``tritonclient``): the serving image does not ship it.
 """
 
 from __future__ import annotations
@@ -154,18 +155,22 @@ def triton_caller(url: str, model: str, x: np.ndarray, binary: bool) -> Call:
 def binary_header(x: np.ndarray, input_name: str, output_name: str) -> tuple[bytes, dict]:
     """The JSON header and HTTP headers of a binary infer request for the little-endian ``x``.
 
-    The body is the header followed by ``x``'s bytes; the output comes back binary too. The
-    header is padded with spaces to a multiple of 16 bytes (JSON allows it), so the tensor
-    starts aligned in the server's buffer and is used where it lies (a misaligned one is
-    copied first). Introduced in notebooks/07_serving_with_flask.ipynb.
+    The body is the header followed by ``x``'s bytes; the output comes back binary too.
+    Introduced in notebooks/07_serving_with_flask.ipynb.
     """
-    tensor = {"name": input_name, "shape": list(x.shape), "datatype": datatype_of(x.dtype),
-              "parameters": {"binary_data_size": x.nbytes}}  # fmt: skip
+    tensor = {
+        "name": input_name,
+        "shape": list(x.shape),
+        "datatype": datatype_of(x.dtype),
+        "parameters": {"binary_data_size": x.nbytes},
+    }
     wanted = {"name": output_name, "parameters": {"binary_data": True}}
     header = json.dumps({"inputs": [tensor], "outputs": [wanted]}).encode()
-    header += b" " * (-len(header) % 16)
-    headers = {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(len(header)),
-               "Content-Length": str(len(header) + x.nbytes)}  # fmt: skip
+    headers = {
+        "Content-Type": "application/octet-stream",
+        HEADER_LENGTH: str(len(header)),
+        "Content-Length": str(len(header) + x.nbytes),
+    }
     return header, headers
 
 

@@ -6,8 +6,8 @@ validation. The seeds also pass ``debug=True``, which turns every uncaught error
 interactive Python console in the browser: anyone who can reach the port can run code on the
 machine. That part is left out here on purpose; the lesson explains it instead.
 
-``python -m mlops_course.serving.naive_server --port 5000 --model digits.keras`` (trains a
-one-epoch Keras CNN into ``--model`` first when the file does not exist; needs TensorFlow).
+``python -m mlops_course.naive_server --port 5000 --model digits.keras`` (trains a one-epoch
+Keras CNN into ``--model`` first when the file does not exist; needs TensorFlow).
 
 Introduced in notebooks/07_serving_with_flask.ipynb; ``benchmarks/serving.py`` measures it.
 """
@@ -20,23 +20,26 @@ from pathlib import Path
 import numpy as np
 from flask import Flask, jsonify, request
 
-app = Flask(__name__)
-MODEL_PATH = Path("digits.keras")
 
+def create_app(model_path: str | Path) -> Flask:
+    """The seed-style app serving the Keras file at ``model_path`` (read on every request)."""
+    app = Flask(__name__)
+    model_path = Path(model_path)
 
-@app.get("/")
-def home():
-    return "naive digits server (seed style)"
+    @app.get("/")
+    def home():
+        return "naive digits server (seed style)"
 
+    @app.post("/predict")
+    def predict():
+        import tensorflow as tf
 
-@app.post("/predict")
-def predict():
-    import tensorflow as tf
+        model = tf.keras.models.load_model(model_path)  # the mistake: loaded on every request
+        x = np.array(request.json["instances"])  # the other mistake: no checks at all
+        y = model.predict(x, verbose=0)
+        return jsonify(predictions=y.tolist())
 
-    model = tf.keras.models.load_model(MODEL_PATH)  # the mistake: loaded again on every request
-    x = np.array(request.json["instances"])  # the other mistake: no checks at all
-    y = model.predict(x, verbose=0)
-    return jsonify(predictions=y.tolist())
+    return app
 
 
 def make_keras_model(path: Path, epochs: int = 1, seed: int = 0) -> Path:
@@ -50,18 +53,17 @@ def make_keras_model(path: Path, epochs: int = 1, seed: int = 0) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global MODEL_PATH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--model", type=Path, default=MODEL_PATH)
+    parser.add_argument("--model", type=Path, default=Path("digits.keras"))
     args = parser.parse_args(argv)
-    MODEL_PATH = args.model
     from mlops_course.runtime import import_tensorflow
 
     import_tensorflow()  # quietly, before the first request
-    if not MODEL_PATH.exists():
-        make_keras_model(MODEL_PATH)
-    app.run(host="127.0.0.1", port=args.port)  # the development server; the seeds add debug=True
+    if not args.model.exists():
+        make_keras_model(args.model)
+    # the development server; the seeds add debug=True
+    create_app(args.model).run(host="127.0.0.1", port=args.port)
 
 
 if __name__ == "__main__":
