@@ -5,7 +5,6 @@ Tests marked ``docker`` need a Docker engine: without one they skip and say why,
 ``python:3.11-slim`` the engine has; in CI that is a stand-in (see .ci/docker-engine).
 """
 
-import ast
 import json
 import re
 import urllib.error
@@ -16,6 +15,7 @@ import docker
 import numpy as np
 import pytest
 import tritonclient.http as triton
+from import_graph import import_graph, module_files, serving_closure
 
 from mlops_course import __version__, containers
 from mlops_course.policy import checkov, checkov_path
@@ -114,47 +114,18 @@ def test_serving_context_keeps_notebooks_venvs_and_tests_out():
         assert not leaked, leaked[:5]
 
 
-def is_module(name: str) -> bool:
-    """Whether ``name`` is a module or package of the source tree (not an attribute)."""
-    path = ROOT / "src" / name.replace(".", "/")
-    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
-
-
-def package_imports(path: Path) -> set[str]:
-    """The ``mlops_course`` modules a source file imports, anywhere in it."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return {n for n in names if n.startswith("mlops_course") and is_module(n)}
-
-
-def test_serving_image_ships_only_what_the_server_imports():
-    """The serving context holds serving/ and the package modules it imports, nothing else, and
-    nothing in it imports a module the image does not have."""
+def test_serving_image_ships_exactly_what_the_server_imports():
+    """The serving context holds the package modules serving/ needs, transitively, and no more:
+    a module left out breaks the image at import, one too many is code the server never runs."""
+    needed = {
+        str(path.relative_to(ROOT))
+        for name, path in module_files().items()
+        if name in serving_closure(import_graph())
+    }
     for ignore in ("Dockerfile.dockerignore", "Dockerfile.gpu.dockerignore"):
-        files = {
-            f
-            for f in context_files(ROOT / "docker" / "serving" / ignore)
-            if f.startswith("src/") and f.endswith(".py")
-        }
-        modules = {f.removeprefix("src/").removesuffix(".py").replace("/", ".") for f in files}
-        modules |= {m.removesuffix(".__init__") for m in modules}
-        outside = sorted(m for m in modules if not m.startswith("mlops_course.serving"))
-        assert outside == [
-            "mlops_course",
-            "mlops_course.__init__",
-            "mlops_course.model_card",
-            "mlops_course.quantization",
-            "mlops_course.runtime",
-        ]
-        assert "mlops_course.serving.loadgen" not in modules
-        for file in sorted(files):
-            missing = package_imports(ROOT / file) - modules
-            assert not missing, f"{file} imports {sorted(missing)}, which the image lacks"
+        files = context_files(ROOT / "docker" / "serving" / ignore)
+        shipped = {f for f in files if f.startswith("src/") and f.endswith(".py")}
+        assert shipped == needed, (ignore, sorted(shipped ^ needed))
 
 
 def test_course_context_has_the_course_but_no_machine_state():
