@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_course import containers, project
+from mlops_course import containers, dockerfiles, project
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ ENTRYPOINT ["gunicorn", "-c", "conf.py"]
 
 
 def test_instructions_join_continuations_and_drop_comments():
-    steps = containers.dockerfile_instructions(DOCKERFILE)
+    steps = dockerfiles.dockerfile_instructions(DOCKERFILE)
     assert [(s.line, s.keyword) for s in steps] == [
         (2, "FROM"), (4, "RUN"), (8, "FROM"), (9, "USER"), (10, "HEALTHCHECK"), (11, "CMD"),
         (12, "ENTRYPOINT"),
@@ -43,22 +43,22 @@ def test_instructions_join_continuations_and_drop_comments():
 
 
 def test_exec_form_is_a_json_list_of_strings():
-    steps = {s.keyword: s for s in containers.dockerfile_instructions(DOCKERFILE)}
+    steps = {s.keyword: s for s in dockerfiles.dockerfile_instructions(DOCKERFILE)}
     assert steps["ENTRYPOINT"].exec_form == ["gunicorn", "-c", "conf.py"]
     assert steps["CMD"].exec_form is None  # shell form: /bin/sh -c runs it
     assert steps["HEALTHCHECK"].exec_form is None  # options first; not a bare list
-    assert containers.Instruction(1, "CMD", '["python", 1]').exec_form is None
-    assert containers.Instruction(1, "CMD", "[not json").exec_form is None
+    assert dockerfiles.Instruction(1, "CMD", '["python", 1]').exec_form is None
+    assert dockerfiles.Instruction(1, "CMD", "[not json").exec_form is None
 
 
 def test_a_file_ending_inside_a_continuation_keeps_its_last_instruction():
-    steps = containers.dockerfile_instructions("FROM scratch\nCOPY a \\\n  /a \\\n")
+    steps = dockerfiles.dockerfile_instructions("FROM scratch\nCOPY a \\\n  /a \\\n")
     assert [(s.keyword, s.arguments) for s in steps] == [("FROM", "scratch"), ("COPY", "a /a")]
 
 
 def test_the_serving_dockerfile_has_two_stages_and_ends_non_root():
     text = (ROOT / containers.DOCKERFILES[containers.SERVING_IMAGE]).read_text()
-    steps = containers.dockerfile_instructions(text)
+    steps = dockerfiles.dockerfile_instructions(text)
     assert [s.arguments for s in steps if s.keyword == "FROM"] == [
         "python:3.11-slim AS build",
         "python:3.11-slim",
@@ -192,15 +192,15 @@ USER 10001:10001
 EXPOSE 8000/tcp
 HEALTHCHECK --interval=1m --timeout=500ms --retries=2 CMD ["python", "-m", "x"]
 """
-    facts = containers.dockerfile_facts(text)
+    facts = dockerfiles.dockerfile_facts(text)
     assert facts.user == "10001:10001" and facts.expose == [8000]
     assert facts.env == {"A": "1", "B": "two words"}
     assert facts.copies == [("/opt/venv", "/opt/venv"), ("models", "/srv/models")]
     health = {"interval": 60.0, "timeout": 0.5, "retries": 2, "command": ["python", "-m", "x"]}
     assert facts.healthcheck == health
-    assert containers.duration_seconds("1m30s") == 90.0
-    with pytest.raises(containers.DockerfileError, match="no FROM"):
-        containers.dockerfile_facts("RUN echo no base\n")
+    assert dockerfiles.duration_seconds("1m30s") == 90.0
+    with pytest.raises(dockerfiles.DockerfileError, match="no FROM"):
+        dockerfiles.dockerfile_facts("RUN echo no base\n")
 
 
 def test_the_module_imports_only_the_standard_library(tmp_path):

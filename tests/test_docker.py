@@ -17,7 +17,7 @@ import pytest
 import tritonclient.http as triton
 from import_graph import import_graph, module_files, serving_closure
 
-from mlops_course import __version__, containers
+from mlops_course import __version__, containers, dockerfiles, image_registry
 from mlops_course.policy import checkov, checkov_path
 from mlops_course.server_process import free_port
 
@@ -56,12 +56,12 @@ def test_all_four_dockerfiles_exist():
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_dockerfile_is_hadolint_clean(dockerfile):
-    findings = containers.hadolint(dockerfile)
+    findings = dockerfiles.hadolint(dockerfile)
     assert not findings, "\n".join(map(str, findings))
 
 
 def test_hadolint_flags_the_seed_style_mistakes():
-    codes = {finding.code for finding in containers.hadolint(text=BAD_DOCKERFILE)}
+    codes = {finding.code for finding in dockerfiles.hadolint(text=BAD_DOCKERFILE)}
     # untagged base, MAINTAINER, ADD, unpinned apt and pip, shell-form CMD
     assert {"DL3006", "DL4000", "DL3020", "DL3008", "DL3013", "DL3025"} <= codes
 
@@ -223,7 +223,7 @@ def test_serving_image_size(docker_client, serving_image):
 
 @pytest.mark.docker
 def test_publish_to_a_local_registry_and_pull_back(docker_client, serving_image, digits, reference):
-    with containers.LocalRegistry(free_port()) as registry:
+    with image_registry.LocalRegistry(free_port()) as registry:
         remote = f"{registry.address}/{containers.SERVING_IMAGE}"
         image = docker_client.images.get(serving_image)
         image.tag(remote, tag=__version__)

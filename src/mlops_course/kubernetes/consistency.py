@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_course import __version__
-from mlops_course.containers import DOCKERFILES, SERVING_IMAGE, ImageFacts, dockerfile_facts
+from mlops_course.containers import DOCKERFILES, SERVING_IMAGE
+from mlops_course.dockerfiles import ImageFacts, dockerfile_facts
 from mlops_course.kubernetes.canary import canary_tag, check_canary
 from mlops_course.kubernetes.manifests import (
     MODEL_LABEL,
