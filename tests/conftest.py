@@ -1,14 +1,12 @@
 """Fixtures shared by several test modules."""
 
 import os
-from pathlib import Path
 
 import pytest
+from paths import MODELS
 
 from mlops_course.data import load_digits_split
 from mlops_course.runtime import OnnxRunner
-
-MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 @pytest.fixture(scope="session")

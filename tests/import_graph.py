@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 PACKAGE = ROOT / "src" / "mlops_course"
 SERVING_MAY_IMPORT = ("mlops_course.serving", "mlops_course.model_card", "mlops_course.runtime")
 

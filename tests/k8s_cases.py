@@ -6,11 +6,11 @@ SEED is the bare Deployment a team starts from (lesson 09): every review rule fa
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+
+from paths import ROOT
 
 from mlops_course.kubernetes import manifests
 
-ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s"
 PLAIN = {"k8s": K8S, "base": K8S / "base", "canary": K8S / "overlays" / "canary"}
 OVERLAYS = {**PLAIN, "loadbalancer": K8S / "overlays" / "loadbalancer"}

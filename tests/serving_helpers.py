@@ -6,16 +6,14 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 from flask import Flask
+from paths import MODELS
 from PIL import Image
 
 from mlops_course.serving import create_app
 
-ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT / "models"
 MAX_BATCH = 32
 LIMIT = 256 * 1024  # bytes per request body in the test app
 GOOD = {"instances": [[[[0.5]] * 8] * 8]}  # one valid digits instance

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 from mlops_course import containers, dockerfiles, project
-
-ROOT = Path(__file__).resolve().parents[1]
 
 DOCKERFILE = """\
 # syntax=docker/dockerfile:1

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 from import_graph import import_graph, module_files, serving_closure
+from paths import ROOT
 
 from mlops_course import __version__, containers, dockerfiles, image_registry
 from mlops_course.policy import checkov, checkov_path
 from mlops_course.server_process import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILES = sorted(
     p for p in (ROOT / "docker").glob("*/Dockerfile*") if p.suffix != ".dockerignore"
 )

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 from mlops_course.edgetpu import __main__ as cli
 from mlops_course.edgetpu.compiler import (
@@ -26,7 +27,6 @@ from mlops_course.edgetpu.compiler import (
     parse_compiler_log,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 INT8 = ROOT / "models" / "digits" / "1" / "model_int8.tflite"
 
 # FIXTURE (invented numbers, real format): a model where every operation maps.

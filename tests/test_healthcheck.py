@@ -1,13 +1,10 @@
 """The serving image's HEALTHCHECK command, against a real gunicorn and against nothing."""
 
-from pathlib import Path
-
 import pytest
+from paths import MODELS
 
 from mlops_course.server_process import free_port, gunicorn_server
 from mlops_course.serving import healthcheck
-
-MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def test_live_url_reads_the_bind_address():

@@ -10,7 +10,7 @@ import dataclasses
 
 import k8s_cases as cases
 import pytest
-from k8s_cases import ROOT
+from paths import ROOT
 
 import mlops_course
 from mlops_course.dockerfiles import ImageFacts

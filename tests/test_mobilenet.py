@@ -3,18 +3,15 @@ committed model, the command line, and (slow) a complete export."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import onnx
 import pytest
+from paths import MODELS
 
 from mlops_course import mobilenet
 from mlops_course.data import load_digits_split
 from mlops_course.model_card import read_card, verify_files
 from mlops_course.runtime import OnnxRunner
-
-MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def test_upsample_digits_turns_each_pixel_into_a_block_in_three_channels():

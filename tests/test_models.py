@@ -5,10 +5,9 @@ No TensorFlow here: the models run with ONNX Runtime and LiteRT, as the server r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from paths import MODELS
 from sklearn.datasets import load_digits
 
 from mlops_course.data import load_diabetes_split, preprocess_digits
@@ -16,8 +15,6 @@ from mlops_course.mobilenet import upsample_digits
 from mlops_course.model_card import read_card, verify_files
 from mlops_course.runtime import OnnxRunner, TfliteRunner, load_runner
 
-ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT / "models"
 CARDS = sorted(MODELS.glob("*/*/card.json"))
 DIGITS = MODELS / "digits" / "1"
 DIABETES = MODELS / "diabetes" / "1"

@@ -8,10 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from paths import ROOT
 
 from mlops_course import notebooks
 
-ROOT = Path(__file__).resolve().parents[1]
 NBVAL = [
     sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
     "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests/nbval_sanitize.cfg"),

@@ -7,8 +7,8 @@ import nbformat
 import notebook_style as style
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 

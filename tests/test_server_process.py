@@ -21,13 +21,12 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from paths import MODELS, ROOT
 
 from mlops_course.server_process import HOST, gunicorn_server
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT / "models"
 DEADLINE_S = 60  # generous: gunicorn gives its workers up to 10 s to finish on SIGTERM
 
 # Starts gunicorn (two workers) from the main thread, or from a thread that has ended by the time

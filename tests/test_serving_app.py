@@ -3,7 +3,7 @@ wired into every app, one metrics registry per app."""
 
 from __future__ import annotations
 
-from serving_helpers import MODELS
+from paths import MODELS
 
 from mlops_course.serving import create_app
 from mlops_course.serving.context import EXTENSION, ServingState

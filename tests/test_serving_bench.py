@@ -4,9 +4,9 @@ wrk runs against a real gunicorn, and the protocol's cost."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
+from paths import MODELS
 
 from mlops_course.mobilenet import upsample_digits
 from mlops_course.runtime import OnnxRunner
@@ -20,7 +20,6 @@ from mlops_course.serving_bench import (
     wrk,
 )
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
 WRK_OUTPUT = """\
 Running 1s test @ http://127.0.0.1:8000/v2/models/mobilenet/infer
   1 threads and 2 connections

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import ROOT
 from PIL import Image
 from sklearn.datasets import load_digits
 
 from mlops_course.server_process import gunicorn_server
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from serving_helpers import MODELS
+from paths import MODELS
 
 from mlops_course.serving import create_app
 from mlops_course.serving.config import ServingConfig, config_from_env

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from serving_helpers import GOOD, ROOT, assert_clean_error
+from paths import ROOT
+from serving_helpers import GOOD, assert_clean_error
 
 from mlops_course.loadgen import v2_body
 from mlops_course.serving.protocol import HEADER_LENGTH

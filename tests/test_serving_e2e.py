@@ -7,12 +7,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 import tritonclient.http as triton
+from paths import MODELS, ROOT
 from PIL import Image
 from sklearn.datasets import load_digits
 from tritonclient.utils import InferenceServerException
@@ -22,8 +22,6 @@ from mlops_course.mobilenet import upsample_digits
 from mlops_course.runtime import OnnxRunner
 from mlops_course.server_process import ServerProcess, free_port, gunicorn_server
 
-ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT / "models"
 LIMIT = 1024 * 1024
 
 

@@ -6,12 +6,12 @@ match the document, and the app must still be healthy afterwards.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import ROOT
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,7 +21,6 @@ from schemathesis.specs.openapi.checks import (
 
 from mlops_course.serving import create_app
 
-ROOT = Path(__file__).resolve().parents[1]
 APP = create_app(ROOT / "models", max_batch=16, max_content_length=64 * 1024)
 SCHEMA = schemathesis.openapi.from_wsgi("/openapi.yaml", APP)
 CHECKS = [

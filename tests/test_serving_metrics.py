@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from paths import MODELS
 
 from mlops_course.server_process import ServerProcess, free_port, gunicorn_command
 from mlops_course.serving import create_app
 from mlops_course.serving.metrics import MULTIPROC_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT / "models"
 ROUTE = "/v2/health/live"
 
 

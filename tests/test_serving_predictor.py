@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from serving_helpers import MODELS
+from paths import MODELS
 
 from mlops_course.model_card import TensorInfo
 from mlops_course.serving import create_app

@@ -9,16 +9,8 @@ import json
 import numpy as np
 import pytest
 import yaml
-from serving_helpers import (
-    GOOD,
-    MAX_BATCH,
-    MODELS,
-    ROOT,
-    assert_clean_error,
-    bomb_png,
-    digit_png,
-    png,
-)
+from paths import MODELS, ROOT
+from serving_helpers import GOOD, MAX_BATCH, assert_clean_error, bomb_png, digit_png, png
 from sklearn.datasets import load_digits
 
 import mlops_course

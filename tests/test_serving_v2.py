@@ -8,7 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from serving_helpers import MAX_BATCH, MODELS, assert_clean_error, digit_png, make_app, v2
+from paths import MODELS
+from serving_helpers import MAX_BATCH, assert_clean_error, digit_png, make_app, v2
 from sklearn.datasets import load_digits
 
 from mlops_course.loadgen import v2_body

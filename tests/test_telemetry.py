@@ -13,10 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 from mlops_course.server_process import gunicorn_server
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "digits" / "1" / "model.onnx"
 TELEMETRY = Path(".cache") / "Microsoft" / "DeveloperTools" / ".onnxruntime"
 

@@ -9,9 +9,10 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+from paths import ROOT
+
 import mlops_course
 
-ROOT = Path(__file__).resolve().parents[1]
 PRINT = "import mlops_course; print(mlops_course.__version__)"
 
 
