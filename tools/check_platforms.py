@@ -36,8 +36,10 @@ LINUX = {"sys_platform": "linux", "os_name": "posix", "platform_system": "Linux"
 # `make setup`: the course and dev locks in .venv, checkov's in .venv-checkov.
 SETUP = (("course.lock", "dev.lock"), ("checkov.lock",))
 PLATFORMS = (
-    Platform("Linux x86_64", "x86_64-manylinux_2_28", LINUX | {"platform_machine": "x86_64"}, SETUP),
-    Platform("Linux aarch64", "aarch64-manylinux_2_28", LINUX | {"platform_machine": "aarch64"}, SETUP),
+    Platform("Linux x86_64", "x86_64-manylinux_2_28", LINUX | {"platform_machine": "x86_64"},
+             SETUP),
+    Platform("Linux aarch64", "aarch64-manylinux_2_28", LINUX | {"platform_machine": "aarch64"},
+             SETUP),
     Platform(
         "macOS arm64",
         "aarch64-apple-darwin",
@@ -113,8 +115,8 @@ def reason(stderr: str) -> str:
 
 def check(target: Target, uv: str, root: Path) -> Result:
     files = [str(root / "requirements" / name) for name in target.locks]
-    command = [uv, "pip", "compile", *files, "--no-header", "--no-annotate", "--quiet",
-               "--python-platform", target.platform.uv, "--python-version", target.python]  # fmt: skip
+    where = ["--python-platform", target.platform.uv, "--python-version", target.python]
+    command = [uv, "pip", "compile", *files, "--no-header", "--no-annotate", "--quiet", *where]
     done = subprocess.run(
         command,
         capture_output=True,
@@ -153,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         t = result.target
         status = "ok  " if result.ok else "FAIL"
-        print(f"{status} {t.platform.label:<15} Python {t.python}  {'+'.join(t.locks):<22} {result.detail}")
+        locks = "+".join(t.locks)
+        print(f"{status} {t.platform.label:<15} Python {t.python}  {locks:<22} {result.detail}")
     failed = [r for r in results if not r.ok]
     if any(r.unreachable for r in failed):
         print("platforms: the package index cannot be reached, so nothing was checked: "
