@@ -161,7 +161,7 @@ platforms: $(PY) ## Check that every lock resolves for each platform x Python th
 drift: ## Install the newest releases in .venv-latest and run the tests (weekly CI job)
 	$(PYTHON) -m venv .venv-latest
 	.venv-latest/bin/pip install --quiet uv==$(UV_VERSION)
-	sed -E 's/==.*//' requirements/course.in requirements/dev.in | grep -v '^-c' > .venv-latest/unpinned.txt
+	sed -E 's/==[^;]*//' requirements/course.in requirements/dev.in | grep -v '^-c' > .venv-latest/unpinned.txt
 	.venv-latest/bin/uv pip install --quiet --python .venv-latest/bin/python -r .venv-latest/unpinned.txt -e .
 	.venv-latest/bin/python -m pytest $(NBVAL_ARGS)
 

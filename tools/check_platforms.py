@@ -149,9 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.only and args.only not in {p.label for p in PLATFORMS}:
         parser.error(f"--only: one of {', '.join(p.label for p in PLATFORMS)}")
+    uv = shutil.which(args.uv)
+    if uv is None:
+        parser.error(f"--uv: {args.uv} is not an executable uv (`make platforms` installs one)")
+    uv = str(Path(uv).resolve())
     chosen = targets(args.only, args.python)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda t: check(t, args.uv, args.root), chosen))
+        results = list(pool.map(lambda t: check(t, uv, args.root), chosen))
     for result in results:
         t = result.target
         status = "ok  " if result.ok else "FAIL"
