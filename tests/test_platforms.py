@@ -21,12 +21,21 @@ MAC = ["--only", "macOS arm64", "--python", "3.12"]
 
 
 def run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(ROOT / "tools/check_platforms.py"), "--uv", UV, "--root", str(root)]
+    command = [
+        sys.executable,
+        str(ROOT / "tools/check_platforms.py"),
+        "--uv",
+        UV,
+        "--root",
+        str(root),
+    ]
     result = subprocess.run(
         [*command, *args], capture_output=True, text=True, env=os.environ | env, timeout=600
     )
     if env.get("UV_DEFAULT_INDEX") is None and result.returncode == 2:
-        pytest.fail(f"the package index cannot be reached, so nothing was checked:\n{result.stderr}")
+        pytest.fail(
+            f"the package index cannot be reached, so nothing was checked:\n{result.stderr}"
+        )
     return result
 
 
@@ -68,7 +77,10 @@ def test_a_pin_with_no_wheel_for_a_platform_fails(locks: Path):
     edit(locks, "course.lock", r"^tensorflow==2\.21\.0 ; .*\n", "")
     result = run(locks, *MAC)
     assert result.returncode == 1
-    assert "FAIL macOS arm64" in result.stdout and "tensorflow-cpu==2.21.0 has no wheels" in result.stdout
+    assert (
+        "FAIL macOS arm64" in result.stdout
+        and "tensorflow-cpu==2.21.0 has no wheels" in result.stdout
+    )
 
 
 @pytest.mark.slow
