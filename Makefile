@@ -5,7 +5,18 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The Pythons the locks are checked for (`make platforms`, README "Students"). Without PYTHON=, the
+# first of python3, python3.13, python3.12, python3.11 on PATH that is one of them is used.
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+SUPPORTED_CHECK = 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v in "$(SUPPORTED_PYTHONS)".split() \
+  else f"make setup: Python {v} ({sys.executable}) is not supported; the course works with Python \
+$(subst $() ,$(comma) ,$(SUPPORTED_PYTHONS)). Install one (python.org, brew install python@3.12, \
+apt install python3.12, or uv python install 3.12) and run: make setup PYTHON=python3.12")'
+comma := ,
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(or $(shell for p in python3 $(addprefix python,$(SUPPORTED_PYTHONS)); do \
+  $$p -c $(SUPPORTED_CHECK) >/dev/null 2>&1 && { echo $$p; break; }; done),python3)
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
@@ -30,23 +41,23 @@ export ORT_DISABLE_TELEMETRY := 1
 NOTEBOOK_DIRS := notebooks solutions
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-one-core test-fast execute labs labs-check bench model serve docker-build docker-test \
-  lint format lock drift clean
+.PHONY: help setup lab test test-one-core test-fast execute labs labs-check bench model serve docker-build docker-test docker-arm64 \
+  lint format lock platforms drift clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(PY):
-	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
-	  "The course needs Python >= 3.11 (onnxruntime 1.31 ships no wheel for %d.%d). " \
-	  "Install python3.11, or run: make setup PYTHON=python3.11" % v[:2])'
+	@$(PYTHON) -c $(SUPPORTED_CHECK)
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) $(LOCKS) pyproject.toml
+	@$(PY) -c $(SUPPORTED_CHECK) || { echo "make setup: $(VENV) was made with that Python; remove it (make clean)" >&2; exit 1; }
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --quiet --python $(PY) $(LOCKS)
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
-	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (mlops-course)" >/dev/null
+	$(PY) -m ipykernel install --user --name $(KERNEL_NAME) --display-name "Python (mlops-course)" \
+	  --env ORT_DISABLE_TELEMETRY 1 >/dev/null
 	@touch $@
 	@echo "setup: $(VENV) matches requirements/*.lock; kernel '$(KERNEL_NAME)' registered"
 
@@ -117,6 +128,15 @@ docker-build: ## Build the serving and course images: mlops-course/{serving,cour
 	$(DOCKER_BUILD) -f docker/course/Dockerfile -t mlops-course/course:$(VERSION) .; \
 	"$$docker" images mlops-course/serving:$(VERSION)
 
+# The serving image for linux/arm64 under QEMU user emulation, on an arm64 stand-in base: a second
+# architecture, run for real. Not part of `make test` from scratch: bootstrapping the base under QEMU
+# takes about ten minutes (after that, tests/test_docker_arm64.py runs in `make test` too, cached).
+docker-arm64: setup ## Build the serving image for linux/arm64 under QEMU, run it, check a prediction (root)
+	@command -v qemu-aarch64-static >/dev/null || { echo "docker-arm64: needs qemu-user-static and \
+	  binfmt-support (apt-get install qemu-user-static binfmt-support)" >&2; exit 1; }
+	.ci/arm64-base build
+	REQUIRE_DOCKER=1 $(PY) -m pytest tests/test_docker_arm64.py -v -rs
+
 docker-test: setup ## Lint, build, run, publish to a local registry, and nbval inside the course image
 	$(PY) -m pytest tests/test_docker.py -v -rs
 
@@ -129,22 +149,24 @@ format: setup ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format src tests benchmarks
 
-lock: $(PY) ## Re-resolve requirements/*.lock from *.in, then environment.yml and binder/
+# One universal lock per .in: environment markers say where a package differs by platform or Python
+# (tensorflow-cpu on Linux x86_64 and Windows, tensorflow elsewhere). "fewest" keeps one version of a
+# package for every Python where it can; `make platforms` checks that each lock installs everywhere.
+lock: $(PY) ## Re-resolve requirements/*.lock from *.in (every platform), then environment.yml and binder/
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	cd requirements && ../$(UV) pip compile course.in -o course.lock --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
-	cd requirements && ../$(UV) pip compile dev.in -o dev.lock --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
-	cd requirements && ../$(UV) pip compile serving.in -o serving.lock --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
-	cd requirements && ../$(UV) pip compile checkov.in -o checkov.lock --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --no-header --quiet
+	cd requirements && for name in course dev serving checkov; do \
+	  MACOSX_DEPLOYMENT_TARGET=14.0 ../$(UV) pip compile $$name.in -o $$name.lock --universal \
+	    --fork-strategy fewest --python-version 3.11 --no-header --quiet; done
 	$(PY) tools/sync_environments.py write
+
+platforms: $(PY) ## Check that every lock resolves for each platform x Python the README supports (needs the index)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	PYTHONPATH=src $(PY) tools/check_platforms.py --uv $(UV)
 
 drift: ## Install the newest releases in .venv-latest and run the tests (weekly CI job)
 	$(PYTHON) -m venv .venv-latest
 	.venv-latest/bin/pip install --quiet uv==$(UV_VERSION)
-	sed -E 's/==.*//' requirements/course.in requirements/dev.in | grep -v '^-c' > .venv-latest/unpinned.txt
+	sed -E 's/==[^;]*//' requirements/course.in requirements/dev.in | grep -v '^-c' > .venv-latest/unpinned.txt
 	.venv-latest/bin/uv pip install --quiet --python .venv-latest/bin/python -r .venv-latest/unpinned.txt -e .
 	.venv-latest/bin/python -m pytest $(NBVAL_ARGS)
 

