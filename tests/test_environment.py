@@ -1,11 +1,10 @@
 """mlops_course.environment: pins, installed versions and optional-tool detection."""
 
 import os
-from pathlib import Path
+
+from paths import ROOT
 
 from mlops_course import environment
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_read_pins_normalises_names_and_skips_notes():

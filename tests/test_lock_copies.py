@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SYNC = [sys.executable, str(ROOT / "tools/sync_environments.py")]
 REPO2DOCKER = Path(sys.executable).with_name("jupyter-repo2docker")
 
