@@ -1,7 +1,7 @@
 """Keep environment.yml (conda) and binder/requirements.txt (Binder) pinned exactly like the lock.
 
 requirements/course.lock is the single source: `make lock` calls ``write`` after resolving it, and
-tests/test_environments.py calls ``check`` so that a hand edit to either copy fails CI. The lock
+tests/test_lock_copies.py calls ``check`` so that a hand edit to either copy fails CI. The lock
 is universal, so each copy carries its environment markers (pip evaluates them for conda, Binder).
 Usage: python tools/sync_environments.py {write,check} [--root DIR]
 """
