@@ -88,8 +88,10 @@ def main(argv: list[str]) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "notebooks.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(rows, RESULTS / "notebooks.png")
-    print(f"total {result['total_seconds']} s; " + ", ".join(
-        f"{k}={'yes' if v else 'NO'}" for k, v in result["verdicts"].items()))  # fmt: skip
+    print(
+        f"total {result['total_seconds']} s; "
+        + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in result["verdicts"].items())
+    )
     print(f"wrote {RESULTS / 'notebooks.json'} and notebooks.png")
     return 0
 

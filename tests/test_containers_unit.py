@@ -32,9 +32,14 @@ ENTRYPOINT ["gunicorn", "-c", "conf.py"]
 def test_instructions_join_continuations_and_drop_comments():
     steps = dockerfiles.dockerfile_instructions(DOCKERFILE)
     assert [(s.line, s.keyword) for s in steps] == [
-        (2, "FROM"), (4, "RUN"), (8, "FROM"), (9, "USER"), (10, "HEALTHCHECK"), (11, "CMD"),
+        (2, "FROM"),
+        (4, "RUN"),
+        (8, "FROM"),
+        (9, "USER"),
+        (10, "HEALTHCHECK"),
+        (11, "CMD"),
         (12, "ENTRYPOINT"),
-    ]  # fmt: skip
+    ]
     run = steps[1].arguments
     assert run.startswith("apt-get update && apt-get install") and "comment" not in run
     assert run.endswith("rm -rf /var/lib/apt/lists/*")

@@ -30,9 +30,18 @@ COURSE_TAG = f"{containers.COURSE_IMAGE}:{__version__}"
 RESULTS = ROOT / "build" / "docker"
 # nbval on the lessons as `make test` runs it, but inside the course image
 NBVAL_LESSONS = [
-    "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-    "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "notebooks",
-]  # fmt: skip
+    "python",
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--nbval",
+    "--nbval-current-env",
+    "--nbval-sanitize-with",
+    "tests/nbval_sanitize.cfg",
+    "notebooks",
+]
 
 BAD_DOCKERFILE = """\
 FROM python

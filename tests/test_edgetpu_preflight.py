@@ -181,9 +181,14 @@ def test_the_full_int8_course_model_passes(course_model, capsys):
     report = preflight(path)
     assert report.compatible, report.table()
     assert [o.name for o in report.ops] == [
-        "CONV_2D", "CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "FULLY_CONNECTED",
+        "CONV_2D",
+        "CONV_2D",
+        "MAX_POOL_2D",
+        "RESHAPE",
+        "FULLY_CONNECTED",
+        "FULLY_CONNECTED",
         "SOFTMAX",
-    ]  # fmt: skip
+    ]
     assert cli.main(["preflight", str(path)]) == cli.EXIT_COMPATIBLE
     assert "verdict: compatible: all 7 operations map" in capsys.readouterr().out
 
@@ -218,13 +223,18 @@ def test_an_unsupported_operator_is_named_and_everything_after_it_stays_on_the_c
     from mlops_course.edgetpu.convert import convert_for_edgetpu
 
     layers = tf.keras.layers
-    model = tiny(tf, [layers.Conv2D(4, 3), layers.LeakyReLU(), layers.Flatten(), layers.Dense(3)],
-                 (6, 6, 2))  # fmt: skip
+    model = tiny(
+        tf, [layers.Conv2D(4, 3), layers.LeakyReLU(), layers.Flatten(), layers.Dense(3)], (6, 6, 2)
+    )
     path = _write(tmp_path, "leaky.tflite", convert_for_edgetpu(model, representative((6, 6, 2))))
     report = preflight(path)
     names = [(o.name, o.maps) for o in report.ops]
-    assert names == [("CONV_2D", True), ("LEAKY_RELU", False), ("RESHAPE", False),
-                     ("FULLY_CONNECTED", False)]  # fmt: skip
+    assert names == [
+        ("CONV_2D", True),
+        ("LEAKY_RELU", False),
+        ("RESHAPE", False),
+        ("FULLY_CONNECTED", False),
+    ]
     assert report.ops[1].why == "not in Coral's supported-operations table"
     assert "after #1 LEAKY_RELU" in report.ops[2].why
     mapped = check(report, "every operation maps to the Edge TPU")
@@ -247,8 +257,9 @@ def test_an_op_without_int8_kernel_leaves_float_tensors(tf, tmp_path):
 @pytest.mark.filterwarnings("ignore:Statistics for quantized inputs")
 def test_uint8_io_quantize_passes_until_its_version_is_too_new(tf, tmp_path):
     layers = tf.keras.layers
-    model = tiny(tf, [layers.Conv2D(4, 3, activation="relu"), layers.Flatten(), layers.Dense(3)],
-                 (6, 6, 1))  # fmt: skip
+    model = tiny(
+        tf, [layers.Conv2D(4, 3, activation="relu"), layers.Flatten(), layers.Dense(3)], (6, 6, 1)
+    )
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     images = representative((6, 6, 1))

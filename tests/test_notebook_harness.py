@@ -13,10 +13,21 @@ from paths import ROOT
 from mlops_course import notebooks
 
 NBVAL = [
-    sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
-    "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests/nbval_sanitize.cfg"),
-    "--rootdir", "{dir}", "-c", "/dev/null",
-]  # fmt: skip
+    sys.executable,
+    "-m",
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--nbval",
+    "--nbval-current-env",
+    "--nbval-sanitize-with",
+    str(ROOT / "tests/nbval_sanitize.cfg"),
+    "--rootdir",
+    "{dir}",
+    "-c",
+    "/dev/null",
+]
 
 
 def nbval(path: Path) -> subprocess.CompletedProcess:
@@ -78,8 +89,10 @@ def test_execute_leaves_a_failing_notebook_untouched(executed: Path):
     before = executed.read_bytes()
     result = subprocess.run(
         [sys.executable, "-m", "mlops_course.notebooks", "execute", str(executed)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "FAILED" in result.stderr and "boom" in result.stderr
     assert executed.read_bytes() == before
@@ -88,8 +101,10 @@ def test_execute_leaves_a_failing_notebook_untouched(executed: Path):
 def test_execute_rejects_a_missing_path(tmp_path: Path):
     result = subprocess.run(
         [sys.executable, "-m", "mlops_course.notebooks", "execute", str(tmp_path / "nope.ipynb")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "not a notebook" in result.stderr and "Traceback" not in result.stderr
 

@@ -1,6 +1,6 @@
 """The serving benchmark's compute-heavy model: MobileNetV2 (α=0.35) on upsampled digits.
 
-The digits CNN needs about 0.01 ms of arithmetic per image, so a server in front of it mostly
+The digits CNN needs little arithmetic per image, so a server in front of it mostly
 measures HTTP. ``models/mobilenet/1/`` holds a model where inference dominates: Keras'
 MobileNetV2 with width multiplier α=0.35, a 96×96×3 input and 10 classes, built with
 ``weights=None`` (no download) and trained for a few epochs on the course's digits, each 8×8

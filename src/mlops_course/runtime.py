@@ -26,8 +26,13 @@ from mlops_course.quantization import dequantize, quantize
 
 CPU = ("CPUExecutionProvider",)
 #: ONNX Runtime's type names of the tensor types the course's models use → NumPy dtype names.
-ONNX_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(uint8)": "uint8",
-               "tensor(int8)": "int8", "tensor(int64)": "int64"}  # fmt: skip
+ONNX_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+    "tensor(int64)": "int64",
+}
 
 
 TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"
