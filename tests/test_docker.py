@@ -92,6 +92,7 @@ def checkov_available():
         pytest.skip("checkov is not installed here (make setup puts it in .venv-checkov)")
 
 
+@pytest.mark.slow
 def test_checkov_passes_on_every_dockerfile(checkov_available):
     report = checkov(DOCKERFILES, "dockerfile")
     assert report.clean and report.skipped == 0, "\n".join(report.failures)
@@ -123,6 +124,7 @@ def test_serving_context_keeps_notebooks_venvs_and_tests_out():
         assert not leaked, leaked[:5]
 
 
+@pytest.mark.slow
 def test_serving_image_ships_exactly_what_the_server_imports():
     """The serving context holds the package modules serving/ needs, transitively, and no more:
     a module left out breaks the image at import, one too many is code the server never runs."""

@@ -44,6 +44,7 @@ def test_the_package_runs_a_model_without_telemetry(tmp_path):
     assert not (tmp_path / ".cache").exists()
 
 
+@pytest.mark.slow
 def test_the_package_quantizes_a_model_without_telemetry(tmp_path):
     code = (
         "from mlops_course.convert import quantize_onnx_dynamic\n"
