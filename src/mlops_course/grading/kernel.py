@@ -2,8 +2,9 @@
 
 The executor (nbclient) stays in the grader; only the kernel runs in the sandbox, reached over
 Unix sockets in the submission's own folder (no network needed). Every cell, and every
-question's tests, has its own time limit: an endless loop is interrupted and costs that
-question; a memory bomb meets ``MemoryError`` under the sandbox's address-space limit.
+question's tests, has its own time limit (an alarm the grader sets in the kernel before the
+submission's first cell): an endless loop raises ``TimeoutError`` and costs that question; a
+memory bomb meets ``MemoryError`` under the address-space limit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from signal import SIGKILL
 from subprocess import DEVNULL
 
 import nbformat
@@ -28,6 +30,18 @@ from mlops_course.grading.sandbox import NOBODY, Limits
 
 KERNEL = "mlops-course-grading"
 CHECK_CELL = re.compile(r'\s*grader\.check\("\w+"\)\s*')
+ALARM = """\
+def __grading_alarm():
+    import signal
+    def ring(*_):
+        raise TimeoutError("cell ran over {seconds} s")
+    signal.signal(signal.SIGALRM, ring)
+    events = get_ipython().events
+    events.register("pre_run_cell", lambda *_: signal.alarm({seconds}))
+    events.register("post_run_cell", lambda *_: signal.alarm(0))
+__grading_alarm()
+del __grading_alarm
+"""
 RUN_CASES = """\
 def __grade_cases(bodies):
     from otter.test_files.ok_test import run_doctest
@@ -100,20 +114,22 @@ def run_submission(
         ip=str(work / ".kernel" / "socket"), connection_file=str(work / ".kernel" / "kernel.json"),
     )  # fmt: skip
     client = NotebookClient(
-        nb, km=km, timeout=limits.cell_s, allow_errors=True, interrupt_on_timeout=True,
-        error_on_timeout={"ename": "Timeout", "evalue": f"cell ran over {limits.cell_s} s"},
+        nb, km=km, timeout=None, allow_errors=True,
         kernel_name=KERNEL, startup_timeout=120, resources={"metadata": {"path": str(work)}},
     )  # fmt: skip
-    watchdog = threading.Timer(limits.total_s, lambda: km.has_kernel and km.kill_kernel())
+    watchdog = threading.Timer(limits.total_s, lambda: km.has_kernel and km.signal_kernel(SIGKILL))
     watchdog.start()
     try:
         with client.setup_kernel(cwd=str(work), stdout=DEVNULL, stderr=DEVNULL):
-            for index, cell in enumerate(list(nb.cells)):
+            alarm = nbformat.v4.new_code_cell(ALARM.format(seconds=limits.cell_s))
+            nb.cells.insert(0, alarm)
+            client.execute_cell(alarm, 0)
+            for index, cell in enumerate(list(nb.cells)[1:], 1):
                 if stop.is_set():
                     raise DeadKernelError("grading interrupted")
                 client.execute_cell(cell, index)
                 if error := cell_error(cell):
-                    outcome.problems.append(f"cell {index}: {error}")
+                    outcome.problems.append(f"code cell {index}: {error}")
             for question in questions:
                 marker = f"@@grade-{secrets.token_hex(8)}@@"
                 bodies = [case.code for case in question.cases]

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlops_course import project
 from mlops_course.grading.assign import LabError, Question, lab_questions, solution_notebooks
 from mlops_course.grading.kernel import run_submission, write_kernelspec
 from mlops_course.grading.sandbox import NOBODY, Limits, environment, kernel_argv
@@ -72,7 +73,9 @@ def discover(submissions: Path, warn) -> list[Grade]:
 
 def hidden_folders(root: Path, submissions: Path, scratch: Path) -> list[Path]:
     """What a kernel must not see: the submissions, the grader's scratch, answers, history."""
-    return [submissions.resolve(), scratch, root / "solutions", root / ".git"]
+    code = project.root(Path(project.__file__).parent)  # the checkout the kernel imports
+    answers = [folder / name for folder in {root, code} for name in ("solutions", ".git")]
+    return [submissions.resolve(), scratch, *answers]
 
 
 def grade(
