@@ -79,7 +79,7 @@ for path in [{root!r} + "/pwned.txt", {checkout!r} + "/pwned.txt", *targets]:
 """
 LATER = """
 import pathlib, time
-for _ in range(120):
+for _ in range(1200):  # five minutes, unless something ends it
     time.sleep(0.25)
     try:
         pathlib.Path({csv!r}).write_text("victim,99\\n")
@@ -107,6 +107,11 @@ def fingerprint(*folders: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts
     }
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Files created, changed or removed."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
 def survivors(marker: str) -> list[int]:
@@ -165,7 +170,7 @@ def corpus(tmp: Path, sandboxed: bool) -> dict:
     submissions = {
         "honest": solved,
         "rewrite_tests": with_cell(blank, setup, REWRITE_TESTS),
-        "read_hidden": with_cell(blank, setup, READ_HIDDEN.format(**paths)),
+        "read_hidden": with_cell(blank, 'grader.check("q4")', READ_HIDDEN.format(**paths)),
         "touch_other": with_cell(blank, setup, TOUCH_OTHER.format(**paths)),
         "touch_repo": with_cell(blank, setup, TOUCH_REPO.format(**paths)),
         "detached": with_cell(solved, setup, detached(LATER.format(**paths), marker)),
@@ -182,7 +187,8 @@ def corpus(tmp: Path, sandboxed: bool) -> dict:
 
 def attack(tmp: Path, isolation: str) -> dict:
     paths = corpus(tmp, sandboxed=bool(isolation))
-    before = fingerprint(paths["root"], paths["subs"], paths["loot"], CHECKOUT / "src")
+    watched = (paths["root"], paths["subs"], paths["loot"], CHECKOUT / "src")
+    before = fingerprint(*watched)
     scratch = {p.name for p in Path("/tmp").glob("mlops-grading-*")}
     grades = queue.grade(paths["root"], paths["subs"], jobs=2, isolation=isolation, limits=LIMITS)
     queue.write_csv(grades, paths["csv"])
@@ -193,14 +199,7 @@ def attack(tmp: Path, isolation: str) -> dict:
     result = {
         "scores": {g.student: g.scores for g in grades},
         "errors": {g.student: g.error for g in grades if g.error},
-        "changed": sorted(
-            p
-            for p, h in fingerprint(
-                paths["root"], paths["subs"], paths["loot"], CHECKOUT / "src"
-            ).items()
-            if before.get(p) != h
-        )
-        + sorted(set(before) - set(fingerprint(paths["root"], paths["subs"]))),
+        "changed": changed(before, fingerprint(*watched)),
         "csv_rewritten": paths["csv"].read_text() != written,
         "survivors": alive,
         "serving": serving,
