@@ -119,8 +119,10 @@ def run_submission(
     )  # fmt: skip
     watchdog = threading.Timer(limits.total_s, lambda: km.has_kernel and km.signal_kernel(SIGKILL))
     watchdog.start()
+    launched = None
     try:
         with client.setup_kernel(cwd=str(work), stdout=DEVNULL, stderr=DEVNULL):
+            launched = km.provisioner.process if km.provisioner else None
             alarm = nbformat.v4.new_code_cell(ALARM.format(seconds=limits.cell_s))
             nb.cells.insert(0, alarm)
             client.execute_cell(alarm, 0)
@@ -153,4 +155,8 @@ def run_submission(
         outcome.problems.append(f"kernel died ({reason}); later questions score 0")
     finally:
         watchdog.cancel()
+        if launched is not None:  # reap the sandbox's bwrap: no zombie outlives grading
+            if launched.poll() is None:
+                launched.kill()
+            launched.wait(timeout=30)
     return outcome
