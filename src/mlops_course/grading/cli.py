@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mlops_course.grading.assign import LabError
+from mlops_course.grading.assign import LabError, otter_assign
 from mlops_course.grading.queue import (
     Grade,
     Interrupted,
@@ -96,10 +96,11 @@ def labs_of(submissions: Path) -> set[str]:
 def check_references(args, labs: set[str], isolation: str, limits: Limits, tmp: Path) -> str:
     """Grade the reference solutions of ``labs`` here; why one does not score full marks."""
     for lab in sorted(labs):
-        (tmp / lab).mkdir(parents=True)
-        reference = args.root / "solutions" / f"{lab}.ipynb"
-        (tmp / lab / reference.name).write_bytes(reference.read_bytes())
-    graded = grade(args.root, tmp, args.jobs, isolation=isolation, limits=limits, warn=say)
+        (tmp / "refs" / lab).mkdir(parents=True)
+        out = otter_assign(args.root / "solutions" / f"{lab}.ipynb", tmp / "assign" / lab)
+        answered = out / "autograder" / f"{lab}.ipynb"  # the solution, with otter's metadata
+        (tmp / "refs" / lab / answered.name).write_bytes(answered.read_bytes())
+    graded = grade(args.root, tmp / "refs", args.jobs, isolation=isolation, limits=limits, warn=say)
     for g in graded:
         if g.error or g.total < g.possible:
             why = g.error or "; ".join(g.hints + g.problems)[:400]
