@@ -1,0 +1,73 @@
+"""Where a submission's kernel runs: a bubblewrap sandbox, or (``--no-sandbox``) nothing.
+
+The sandbox (``bwrap``, Debian's ``bubblewrap``): new PID, network, IPC and UTS namespaces; the
+whole file system read-only; a private ``/tmp``; the submissions, the grader's own folders and the
+course's ``solutions/`` and ``.git`` hidden under empty folders; its own writable copy of the
+notebook; an unprivileged user (``nobody``) with no capabilities; and ``prlimit`` limits on
+memory, CPU time and processes. When the kernel ends, PID 1 of the namespace ends and the kernel
+takes every process it started (servers, detached children) with it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+NOBODY = 65534
+PASSED_ENV = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "TZ", "TF_ENABLE_ONEDNN_OPTS",
+              "TF_CPP_MIN_LOG_LEVEL", "ORT_DISABLE_TELEMETRY", "DOCKER_HOST")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits: a cell's time, the whole run's time, memory, CPU, processes."""
+
+    cell_s: int = 120
+    total_s: int = 900
+    memory_gb: float = 8.0
+    cpu_s: int = 1800
+    processes: int = 512
+
+    def prlimit(self) -> list[str]:
+        memory = int(self.memory_gb * 2**30)
+        return ["prlimit", f"--as={memory}", f"--cpu={self.cpu_s}",
+                f"--nproc={self.processes}", "--core=0", "--"]  # fmt: skip
+
+
+def available() -> str:
+    """The isolation this machine offers: ``"bwrap"`` or ``""`` (none)."""
+    bwrap = shutil.which("bwrap")
+    return "bwrap" if bwrap and shutil.which("setpriv") and shutil.which("prlimit") else ""
+
+
+def environment(home: Path, environ: dict[str, str]) -> dict[str, str]:
+    """The only variables a kernel sees: no tokens or credentials from the grader's shell."""
+    env = {k: environ[k] for k in PASSED_ENV if k in environ}
+    env.update(HOME=str(home), MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def kernel_argv(
+    isolation: str, work: Path, hide: list[Path], limits: Limits, env: dict[str, str]
+) -> list[str]:
+    """The command that starts an IPython kernel for one submission working in ``work``."""
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    if not isolation:
+        return [*limits.prlimit(), *kernel]
+    argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--tmpfs", "/tmp",
+            "--perms", "1777", "--tmpfs", "/dev/shm"]  # fmt: skip
+    for folder in hide:
+        if folder.is_dir():
+            argv += ["--tmpfs", str(folder)]
+    argv += ["--perms", "0711", "--dir", str(work.parent)]  # a path nobody can walk to
+    argv += ["--bind", str(work), str(work), "--chdir", str(work), "--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]  # fmt: skip
+    return [*argv, "--", *limits.prlimit(), *drop, *kernel]
