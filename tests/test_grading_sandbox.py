@@ -16,12 +16,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from paths import ROOT
 
 import mlops_course
 from mlops_course.grading import assign, queue, sandbox
-from mlops_course.serving.process import free_port
+from mlops_course.server_process import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 LAB = "01_linear_regression_lab"
 CHECKOUT = Path(mlops_course.__file__).resolve().parents[2]
 LIMITS = sandbox.Limits(cell_s=15, total_s=90, memory_gb=4)
@@ -162,10 +162,15 @@ def corpus(tmp: Path, sandboxed: bool) -> dict:
     solved = nbformat.read(out / "autograder" / solution.name, as_version=4)
     marker, port = f"grading-attack-{os.getpid()}-{int(sandboxed)}", free_port()
     paths = {
-        "root": str(root), "loot": str(loot), "csv": str(tmp / "grades.csv"), "lab": LAB,
-        "checkout": str(CHECKOUT if sandboxed else root), "marker": marker, "port": port,
+        "root": str(root),
+        "loot": str(loot),
+        "csv": str(tmp / "grades.csv"),
+        "lab": LAB,
+        "checkout": str(CHECKOUT if sandboxed else root),
+        "marker": marker,
+        "port": port,
         "victim": str(subs / "honest" / solution.name),
-    }  # fmt: skip
+    }
     setup = "load_diabetes("
     submissions = {
         "honest": solved,

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from paths import ROOT
 
 from mlops_course.grading import assign, queue, sandbox
-
-ROOT = Path(__file__).resolve().parents[1]
 
 LSTSQ_DESCENT = """
 def gradient_descent(X, y, learning_rate, n_steps):

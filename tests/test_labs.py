@@ -11,11 +11,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from paths import ROOT
 
 from mlops_course import labs
 from mlops_course.grading import queue, sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = labs.solution_notebooks(ROOT)
 
 
@@ -32,6 +32,7 @@ def lab(request, tmp_path_factory) -> dict:
     return {"solution": solution, "student": student, "answers": answers}
 
 
+@pytest.mark.slow
 def test_committed_lab_is_the_generated_one(lab):
     committed = json.loads((ROOT / "labs" / lab["solution"].name).read_text())
     assert [c["source"] for c in committed["cells"]] == [
@@ -98,6 +99,7 @@ def test_checks_fail_unfilled_pass_solved_and_catch_one_broken_answer(lab, tmp_p
     assert lost == {first}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SOLUTIONS, reason="no lab in solutions/ yet")
 def test_check_reports_a_hand_edited_lab(tmp_path: Path):
     solution = min(SOLUTIONS, key=lambda p: p.stat().st_size)

@@ -4,25 +4,31 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
+from paths import ROOT
 
 from mlops_course.server_process import free_port, tied_popen
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
 def test_make_lab_serves_jupyterlab():
     port, token = free_port(), "course-test-token"
     server = tied_popen(  # make passes the SIGTERM it gets on to jupyter lab
-        ["make", "--no-print-directory", "lab", f"PORT={port}",
-         f"LAB_ARGS=--IdentityProvider.token={token}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            "make",
+            "--no-print-directory",
+            "lab",
+            f"PORT={port}",
+            f"LAB_ARGS=--IdentityProvider.token={token}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         deadline, status = time.monotonic() + 90, None
         while time.monotonic() < deadline and server.poll() is None:
@@ -35,8 +41,9 @@ def test_make_lab_serves_jupyterlab():
         assert status == 200, f"JupyterLab did not answer on port {port} (status {status})"
         tour = requests.get(
             f"http://127.0.0.1:{port}/api/contents/notebooks/00_course_tour.ipynb",
-            headers={"Authorization": f"token {token}"}, timeout=10,
-        )  # fmt: skip
+            headers={"Authorization": f"token {token}"},
+            timeout=10,
+        )
         assert tour.status_code == 200, "the lab's root must be the course repository"
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -60,8 +60,11 @@ def add_grade_parser(sub) -> None:
     grading.add_argument(
         "--no-reference-check", action="store_true", help="do not grade solutions/ first"
     )
-    grading.add_argument("--no-sandbox", action="store_true",
-                         help="run student code as yourself, unisolated (unsafe)")  # fmt: skip
+    grading.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code as yourself, unisolated (unsafe)",
+    )
 
 
 def say(message: str) -> None:
@@ -132,12 +135,22 @@ def run_grade(args) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             why = check_references(args, labs_of(args.submissions), isolation, limits, Path(tmp))
         if why:
-            say(f"error: {why}\nfix this machine (or the solution) first; "
-                "--no-reference-check grades anyway")  # fmt: skip
+            say(
+                f"error: {why}\nfix this machine (or the solution) first; "
+                "--no-reference-check grades anyway"
+            )
             return 1
     try:
-        grades = grade(args.root, args.submissions, args.jobs, isolation=isolation,
-                       limits=limits, only=only, progress=show, warn=say)  # fmt: skip
+        grades = grade(
+            args.root,
+            args.submissions,
+            args.jobs,
+            isolation=isolation,
+            limits=limits,
+            only=only,
+            progress=show,
+            warn=say,
+        )
         interrupted = False
     except Interrupted as stopped:
         grades, interrupted = stopped.grades, True

@@ -73,8 +73,12 @@ def write_kernelspec(folder: Path, argv: list[str]) -> KernelSpecManager:
     """A kernel spec that exists only for this submission; the notebook's own is ignored."""
     spec = folder / KERNEL
     spec.mkdir(parents=True)
-    kernel = {"argv": argv, "display_name": "Python 3 (grading)", "language": "python",
-              "interrupt_mode": "message"}  # fmt: skip
+    kernel = {
+        "argv": argv,
+        "display_name": "Python 3 (grading)",
+        "language": "python",
+        "interrupt_mode": "message",
+    }
     (spec / "kernel.json").write_text(json.dumps(kernel))
     return KernelSpecManager(kernel_dirs=[str(folder)])
 
@@ -102,21 +106,33 @@ def passed_cases(cell, marker: str) -> list[bool] | None:
 
 
 def run_submission(
-    notebook: Path, questions: list[Question], work: Path, spec: KernelSpecManager,
-    limits: Limits, stop: threading.Event,
-) -> Outcome:  # fmt: skip
+    notebook: Path,
+    questions: list[Question],
+    work: Path,
+    spec: KernelSpecManager,
+    limits: Limits,
+    stop: threading.Event,
+) -> Outcome:
     """Execute ``notebook`` (a copy in ``work``) and then the tests, in a fresh kernel."""
     nb = student_cells(notebook)
     outcome = Outcome(scores={q.name: 0.0 for q in questions})
     outcome.possible = sum(q.possible for q in questions)
     km = SandboxKernelManager(
-        kernel_name=KERNEL, kernel_spec_manager=spec, transport="ipc",
-        ip=str(work / ".kernel" / "socket"), connection_file=str(work / ".kernel" / "kernel.json"),
-    )  # fmt: skip
+        kernel_name=KERNEL,
+        kernel_spec_manager=spec,
+        transport="ipc",
+        ip=str(work / ".kernel" / "socket"),
+        connection_file=str(work / ".kernel" / "kernel.json"),
+    )
     client = NotebookClient(
-        nb, km=km, timeout=None, allow_errors=True,
-        kernel_name=KERNEL, startup_timeout=120, resources={"metadata": {"path": str(work)}},
-    )  # fmt: skip
+        nb,
+        km=km,
+        timeout=None,
+        allow_errors=True,
+        kernel_name=KERNEL,
+        startup_timeout=120,
+        resources={"metadata": {"path": str(work)}},
+    )
     watchdog = threading.Timer(limits.total_s, lambda: km.has_kernel and km.signal_kernel(SIGKILL))
     watchdog.start()
     launched = None

@@ -79,9 +79,16 @@ def hidden_folders(root: Path, submissions: Path, scratch: Path) -> list[Path]:
 
 
 def grade(
-    root: Path, submissions: Path, jobs: int | None = None, *, isolation: str = "bwrap",
-    limits: Limits | None = None, only: set[str] | None = None, progress=None, warn=print,
-) -> list[Grade]:  # fmt: skip
+    root: Path,
+    submissions: Path,
+    jobs: int | None = None,
+    *,
+    isolation: str = "bwrap",
+    limits: Limits | None = None,
+    only: set[str] | None = None,
+    progress=None,
+    warn=print,
+) -> list[Grade]:
     """Grade every notebook under ``submissions``, up to ``jobs`` at once, in sorted order.
 
     ``only`` limits grading to these submission paths (``--retry-failed``); the others are
@@ -104,8 +111,10 @@ def grade(
             if path.stem != g.lab and len(Path(g.submission).parts) > 1:
                 warn(f"{g.submission} is a notebook of {g.lab}: graded as {g.lab}")
             if (g.student, g.lab) in seen:
-                warn(f"{g.student} has two notebooks of {g.lab}: {seen[g.student, g.lab]} "
-                     f"and {g.submission} (both graded)")  # fmt: skip
+                warn(
+                    f"{g.student} has two notebooks of {g.lab}: {seen[g.student, g.lab]} "
+                    f"and {g.submission} (both graded)"
+                )
             seen[g.student, g.lab] = g.submission
             if g.lab not in questions:
                 questions[g.lab] = lab_questions(solutions[g.lab])
@@ -173,13 +182,35 @@ def write_csv(grades: list[Grade], target: Path) -> None:
     )
     with handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "lab", "submission", *questions, "total", "possible",
-                         "error", "hints", "problems"])  # fmt: skip
+        writer.writerow(
+            [
+                "student",
+                "lab",
+                "submission",
+                *questions,
+                "total",
+                "possible",
+                "error",
+                "hints",
+                "problems",
+            ]
+        )
         for g in grades:
             scores = [g.scores.get(q, "") for q in questions]
             total = g.total if not g.error else ""
-            writer.writerow([g.student, g.lab, g.submission, *scores, total, g.possible,
-                             g.error, " | ".join(g.hints), " | ".join(g.problems)])  # fmt: skip
+            writer.writerow(
+                [
+                    g.student,
+                    g.lab,
+                    g.submission,
+                    *scores,
+                    total,
+                    g.possible,
+                    g.error,
+                    " | ".join(g.hints),
+                    " | ".join(g.problems),
+                ]
+            )
     os.chmod(handle.name, 0o644)
     os.replace(handle.name, target)
 

@@ -16,8 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NOBODY = 65534
-PASSED_ENV = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "TZ", "TF_ENABLE_ONEDNN_OPTS",
-              "TF_CPP_MIN_LOG_LEVEL", "ORT_DISABLE_TELEMETRY", "DOCKER_HOST")  # fmt: skip
+PASSED_ENV = (
+    "PATH",
+    "PYTHONPATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "ORT_DISABLE_TELEMETRY",
+    "DOCKER_HOST",
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +41,14 @@ class Limits:
 
     def prlimit(self) -> list[str]:
         memory = int(self.memory_gb * 2**30)
-        return ["prlimit", f"--as={memory}", f"--cpu={self.cpu_s}",
-                f"--nproc={self.processes}", "--core=0", "--"]  # fmt: skip
+        return [
+            "prlimit",
+            f"--as={memory}",
+            f"--cpu={self.cpu_s}",
+            f"--nproc={self.processes}",
+            "--core=0",
+            "--",
+        ]
 
 
 def available() -> str:
@@ -56,11 +71,31 @@ def kernel_argv(
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if not isolation:
         return [*limits.prlimit(), *kernel]
-    argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--tmpfs", "/tmp",
-            "--perms", "1777", "--tmpfs", "/dev/shm"]  # fmt: skip
+    argv = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/dev/shm",
+    ]
     for folder in hide:
         if folder.is_dir():
             argv += ["--tmpfs", str(folder)]
@@ -68,6 +103,14 @@ def kernel_argv(
     argv += ["--bind", str(work), str(work), "--chdir", str(work), "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]  # fmt: skip
+    drop = [
+        "setpriv",
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+    ]
     return [*argv, "--", *limits.prlimit(), *drop, *kernel]
