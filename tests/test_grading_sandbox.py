@@ -9,8 +9,11 @@ The same attacks graded with ``--no-sandbox`` succeed, which shows the test can 
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -250,3 +253,34 @@ def test_without_the_sandbox_the_attacks_succeed(unsandboxed):
     assert {"pwned.txt", "hidden.ipynb", f"{LAB}.ipynb"} <= changed
     assert unsandboxed["survivors"] and unsandboxed["serving"]
     assert unsandboxed["csv_rewritten"]
+
+
+def run_as_nobody(home: Path, hide_home: bool, command: list[str]):
+    """Run ``command`` in the sandbox's file-system view of ``home``, as the kernel would."""
+    binds = sandbox.home_hidden(home, [home / "opt" / "python"]) if hide_home else []
+    argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *binds]
+    argv += ["setpriv", f"--reuid={sandbox.NOBODY}", f"--regid={sandbox.NOBODY}", "--clear-groups"]
+    return subprocess.run([*argv, "--", *command], capture_output=True, text=True, timeout=30)
+
+
+def test_the_graders_home_is_hidden_but_its_python_still_runs():
+    """pyenv and venvs often live in a home of mode 700, which nobody cannot enter: the sandbox
+    shows an empty home with only the interpreter bound back."""
+    base = Path(tempfile.mkdtemp(prefix="grader-home-"))  # pytest's tmp_path is 700 too
+    try:
+        base.chmod(0o755)
+        home = base / "home"
+        tool = home / "opt" / "python" / "bin" / "tool"
+        tool.parent.mkdir(parents=True)
+        tool.write_text("#!/bin/sh\necho ran\n")
+        tool.chmod(0o755)
+        (home / "token").write_text("secret")
+        home.chmod(0o700)
+        as_is = run_as_nobody(home, False, [str(tool)])
+        assert as_is.returncode != 0  # what broke lab 07's server and lab 09's checkov
+        hidden = run_as_nobody(home, True, [str(tool)])
+        assert hidden.stdout == "ran\n", hidden.stderr
+        peek = run_as_nobody(home, True, ["cat", str(home / "token")])
+        assert peek.returncode != 0 and "secret" not in peek.stdout
+    finally:
+        shutil.rmtree(base)

@@ -126,6 +126,7 @@ def grade(
         scratch = Path(tmp)
         scratch.chmod(0o711)
         hide = hidden_folders(root, submissions, scratch)
+        checkout = project.root(Path(project.__file__).parent)  # the code the kernel imports
 
         def run(index: int, g: Grade) -> Grade:
             base = scratch / f"s{index:04d}"
@@ -136,7 +137,8 @@ def grade(
             if isolation:
                 for folder in (work, work / ".kernel", copy):
                     os.chown(folder, NOBODY, NOBODY)
-            argv = kernel_argv(isolation, work, hide, limits, environment(work, dict(os.environ)))
+            env = environment(work, dict(os.environ))
+            argv = kernel_argv(isolation, work, hide, limits, env, keep=(root, checkout))
             spec = write_kernelspec(base / "spec", argv)
             outcome = run_submission(copy, questions[g.lab], work, spec, limits, stop)
             g.scores, g.possible = outcome.scores, outcome.possible

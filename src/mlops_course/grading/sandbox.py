@@ -64,8 +64,33 @@ def environment(home: Path, environ: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def home_hidden(home: Path, needed: list[Path]) -> list[str]:
+    """bwrap arguments that replace the grader's home with an empty one (its files, keys and
+    tokens stay out of reach) and bind back, read-only, the folders under it the kernel needs to
+    run: the Python installation, the virtualenv and the course checkout (pyenv and venvs often
+    live there; a home of mode 700 would otherwise stop ``nobody`` from starting any program in
+    them)."""
+    home = home.resolve()
+    inside = sorted({p.resolve() for p in needed if p.resolve().is_relative_to(home)})
+    if home == Path("/") or not home.is_dir():
+        return []
+    argv = ["--perms", "0755", "--tmpfs", str(home)]
+    for path in inside:
+        if path == home:
+            continue
+        for parent in reversed(path.relative_to(home).parents[:-1]):  # bwrap makes them 0700
+            argv += ["--perms", "0755", "--dir", str(home / parent)]
+        argv += ["--ro-bind", str(path), str(path)]
+    return argv
+
+
 def kernel_argv(
-    isolation: str, work: Path, hide: list[Path], limits: Limits, env: dict[str, str]
+    isolation: str,
+    work: Path,
+    hide: list[Path],
+    limits: Limits,
+    env: dict[str, str],
+    keep: tuple[Path, ...] = (),
 ) -> list[str]:
     """The command that starts an IPython kernel for one submission working in ``work``."""
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -96,6 +121,7 @@ def kernel_argv(
         "--tmpfs",
         "/dev/shm",
     ]
+    argv += home_hidden(Path.home(), needed=[Path(sys.prefix), Path(sys.base_prefix), *keep])
     for folder in hide:
         if folder.is_dir():
             argv += ["--tmpfs", str(folder)]
