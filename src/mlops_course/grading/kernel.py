@@ -105,6 +105,50 @@ def passed_cases(cell, marker: str) -> list[bool] | None:
     return None
 
 
+def check_positions(notebook: Path, names: list[str]) -> dict[str, int | None]:
+    """After which of :func:`student_cells` each question's tests run: right after the cell
+    before its ``grader.check("q")`` cell, as in the student's own run (later cells may stop the
+    server the tests need). A question whose check cell was deleted runs before the next
+    question's check, else at the end (None)."""
+    found: dict[str, int] = {}
+    kept = 0
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        if CHECK_CELL.fullmatch(cell.source):
+            for name in names:
+                if f'grader.check("{name}")' in cell.source and kept:
+                    found.setdefault(name, kept - 1)
+        else:
+            kept += 1
+    due: dict[str, int | None] = {}
+    for k, name in enumerate(names):
+        later = [found[n] for n in names[k + 1 :] if n in found]
+        due[name] = found.get(name, min(later) if later else None)
+    return due
+
+
+def run_tests(client: NotebookClient, nb, question: Question, outcome: Outcome) -> None:
+    """Send one question's test cases to the kernel and record its points and hints."""
+    marker = f"@@grade-{secrets.token_hex(8)}@@"
+    bodies = [case.code for case in question.cases]
+    code = RUN_CASES.format(name=question.name, marker=marker, bodies=bodies)
+    cell = nbformat.v4.new_code_cell(code)
+    nb.cells.append(cell)
+    client.execute_cell(cell, len(nb.cells) - 1)
+    passed = passed_cases(cell, marker)
+    if not isinstance(passed, list) or len(passed) != len(bodies):
+        passed = [False] * len(bodies)
+    outcome.scores[question.name] = sum(
+        case.points for case, ok in zip(question.cases, passed, strict=True) if ok
+    )
+    outcome.hints += [
+        f"{question.name}: {case.hint}"
+        for case, ok in zip(question.cases, passed, strict=True)
+        if not ok and case.hint
+    ]
+
+
 def run_submission(
     notebook: Path,
     questions: list[Question],
@@ -142,30 +186,18 @@ def run_submission(
             alarm = nbformat.v4.new_code_cell(ALARM.format(seconds=limits.cell_s))
             nb.cells.insert(0, alarm)
             client.execute_cell(alarm, 0)
-            for index, cell in enumerate(list(nb.cells)[1:], 1):
+            cells = list(nb.cells)[1:]
+            due = check_positions(notebook, [q.name for q in questions])
+            for index, cell in enumerate(cells, 1):
                 if stop.is_set():
                     raise DeadKernelError("grading interrupted")
                 client.execute_cell(cell, index)
                 if error := cell_error(cell):
                     outcome.problems.append(f"code cell {index}: {error}")
-            for question in questions:
-                marker = f"@@grade-{secrets.token_hex(8)}@@"
-                bodies = [case.code for case in question.cases]
-                code = RUN_CASES.format(name=question.name, marker=marker, bodies=bodies)
-                cell = nbformat.v4.new_code_cell(code)
-                nb.cells.append(cell)
-                client.execute_cell(cell, len(nb.cells) - 1)
-                passed = passed_cases(cell, marker)
-                if not isinstance(passed, list) or len(passed) != len(bodies):
-                    passed = [False] * len(bodies)
-                outcome.scores[question.name] = sum(
-                    case.points for case, ok in zip(question.cases, passed, strict=True) if ok
-                )
-                outcome.hints += [
-                    f"{question.name}: {case.hint}"
-                    for case, ok in zip(question.cases, passed, strict=True)
-                    if not ok and case.hint
-                ]
+                for question in [q for q in questions if due[q.name] == index - 1]:
+                    run_tests(client, nb, question, outcome)
+            for question in [q for q in questions if due[q.name] is None]:
+                run_tests(client, nb, question, outcome)
     except DeadKernelError as error:
         reason = f"ran over {limits.total_s} s" if not watchdog.is_alive() else str(error)
         outcome.problems.append(f"kernel died ({reason}); later questions score 0")
