@@ -178,7 +178,7 @@ def corpus(tmp: Path, sandboxed: bool) -> dict:
     submissions = {
         "honest": solved,
         "rewrite_tests": with_cell(blank, setup, REWRITE_TESTS),
-        "read_hidden": with_cell(blank, 'grader.check("q4")', READ_HIDDEN.format(**paths)),
+        "read_hidden": with_cell(blank, "def compute_cost", READ_HIDDEN.format(**paths)),
         "touch_other": with_cell(blank, setup, TOUCH_OTHER.format(**paths)),
         "touch_repo": with_cell(blank, setup, TOUCH_REPO.format(**paths)),
         "detached": with_cell(solved, setup, detached(LATER.format(**paths), marker)),
