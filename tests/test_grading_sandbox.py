@@ -41,7 +41,10 @@ import glob
 case = {'code': '>>> assert True', 'hidden': False}
 suite = {'cases': [case], 'scored': True, 'setup': '', 'teardown': '', 'type': 'doctest'}
 fake = f"OK_FORMAT = True\\ntest = {{'name': 'q1', 'points': 1, 'suites': [{suite!r}]}}\\n"
-for path in glob.glob("**/*.py", recursive=True) + glob.glob("/tmp/**/tests/*.py", recursive=True):
+# its own folder and the fake course's tests: never the machine's /tmp (the unsandboxed control
+# run would really overwrite whatever it finds)
+found = glob.glob("**/*.py", recursive=True) + glob.glob(FAKE_ROOT + "/**/*.py", recursive=True)
+for path in found:
     try:
         open(path, "w").write(fake)
     except OSError:
@@ -177,7 +180,9 @@ def corpus(tmp: Path, sandboxed: bool) -> dict:
     setup = "load_diabetes("
     submissions = {
         "honest": solved,
-        "rewrite_tests": with_cell(blank, setup, REWRITE_TESTS),
+        "rewrite_tests": with_cell(
+            blank, setup, REWRITE_TESTS.replace("FAKE_ROOT", repr(paths["root"]))
+        ),
         "read_hidden": with_cell(blank, "def compute_cost", READ_HIDDEN.format(**paths)),
         "touch_other": with_cell(blank, setup, TOUCH_OTHER.format(**paths)),
         "touch_repo": with_cell(blank, setup, TOUCH_REPO.format(**paths)),
