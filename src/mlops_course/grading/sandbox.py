@@ -64,7 +64,7 @@ def environment(home: Path, environ: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def home_hidden(home: Path, needed: list[Path]) -> list[str]:
+def home_hidden(home: Path, needed: list[Path], perms: str = "0755") -> list[str]:
     """bwrap arguments that replace the grader's home with an empty one (its files, keys and
     tokens stay out of reach) and bind back, read-only, the folders under it the kernel needs to
     run: the Python installation, the virtualenv and the course checkout (pyenv and venvs often
@@ -72,9 +72,10 @@ def home_hidden(home: Path, needed: list[Path]) -> list[str]:
     them)."""
     home = home.resolve()
     inside = sorted({p.resolve() for p in needed if p.resolve().is_relative_to(home)})
+    inside = [p for p in inside if not any(p != q and p.is_relative_to(q) for q in inside)]
     if home == Path("/") or not home.is_dir():
         return []
-    argv = ["--perms", "0755", "--tmpfs", str(home)]
+    argv = ["--perms", perms, "--tmpfs", str(home)]
     for path in inside:
         if path == home:
             continue
@@ -115,13 +116,11 @@ def kernel_argv(
         "--perms",
         "1777",
         "--tmpfs",
-        "/tmp",
-        "--perms",
-        "1777",
-        "--tmpfs",
         "/dev/shm",
     ]
-    argv += home_hidden(Path.home(), needed=[Path(sys.prefix), Path(sys.base_prefix), *keep])
+    needed = [Path(sys.prefix), Path(sys.base_prefix), *keep]
+    argv += home_hidden(Path.home(), needed)
+    argv += home_hidden(Path("/tmp"), needed, perms="1777")  # a private /tmp; a checkout stays
     for folder in hide:
         if folder.is_dir():
             argv += ["--tmpfs", str(folder)]
