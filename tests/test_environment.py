@@ -67,3 +67,27 @@ def test_a_failing_tool_is_not_present(tmp_path, monkeypatch):
     tools = {tool.name: tool for tool in environment.optional_tools()}
     assert not tools["Docker engine"].present
     assert "Cannot connect" in tools["Docker engine"].detail
+
+
+def test_tensorflow_is_reported_under_the_name_this_platform_installs(monkeypatch):
+    """macOS and Linux aarch64 install ``tensorflow``, not ``tensorflow-cpu`` (README)."""
+    real = environment.importlib.metadata.version
+
+    def macos(name):
+        if name == "tensorflow-cpu":
+            raise environment.importlib.metadata.PackageNotFoundError(name)
+        return real("tensorflow-cpu") if name == "tensorflow" else real(name)
+
+    monkeypatch.setattr(environment.importlib.metadata, "version", macos)
+    assert environment.stack_versions(("tensorflow-cpu",)) == {"tensorflow": real("tensorflow-cpu")}
+
+
+def test_locked_tensorflow_follows_the_platform_markers(tmp_path):
+    lock = tmp_path / "x.lock"
+    lock.write_text(
+        "tensorflow==2.21.0 ; sys_platform == 'never'\n"
+        "tensorflow-cpu==2.21.0 ; sys_platform != 'never'\n"
+    )
+    assert environment.locked_versions(lock, ("tensorflow-cpu",)) == {"tensorflow-cpu": "2.21.0"}
+    lock.write_text("tensorflow==2.21.0\n")
+    assert environment.locked_versions(lock, ("tensorflow-cpu",)) == {"tensorflow": "2.21.0"}

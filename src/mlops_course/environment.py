@@ -22,6 +22,9 @@ STACK = (
     *("numpy", "scikit-learn", "matplotlib", "tensorflow-cpu", "keras", "tf2onnx", "onnx"),
     *("onnxruntime", "ai-edge-litert", "flask", "gunicorn", "jupyterlab", "otter-grader"),
 )
+#: Distributions that another name replaces on some platforms (macOS and Linux aarch64 install
+#: ``tensorflow``; see the README's platform table). Reported under the name installed or locked.
+ALTERNATIVES = {"tensorflow-cpu": ("tensorflow",)}
 #: The Edge TPU runtime library on Linux (macOS: libedgetpu.1.dylib, Windows: edgetpu.dll).
 EDGETPU_LIB = "libedgetpu.so.1"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-\[\]]*)==([^\s;#]+)\s*(?:;\s*([^#]*))?")
@@ -66,9 +69,13 @@ def stack_versions(names: tuple[str, ...] = STACK) -> dict[str, str | None]:
     """Installed version of each distribution (None when it is not installed)."""
     versions: dict[str, str | None] = {}
     for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
+        for candidate in (name, *ALTERNATIVES.get(name, ())):
+            try:
+                versions[candidate] = importlib.metadata.version(candidate)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        else:
             versions[name] = None
     return versions
 
@@ -142,6 +149,11 @@ def optional_tools() -> list[Tool]:
 
 
 def locked_versions(lock: Path, names: tuple[str, ...] = STACK) -> dict[str, str | None]:
-    """The versions ``lock`` pins for ``names``."""
+    """The versions ``lock`` pins for ``names`` on this platform."""
     pins = read_pins(lock.read_text().splitlines())
-    return {name: pins.get(normalise(name)) for name in names}
+    versions: dict[str, str | None] = {}
+    for name in names:
+        found = [n for n in (name, *ALTERNATIVES.get(name, ())) if normalise(n) in pins]
+        name = found[0] if found else name
+        versions[name] = pins.get(normalise(name))
+    return versions
