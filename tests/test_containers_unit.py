@@ -209,6 +209,13 @@ HEALTHCHECK --interval=1m --timeout=500ms --retries=2 CMD ["python", "-m", "x"]
         dockerfiles.dockerfile_facts("RUN echo no base\n")
 
 
+def test_dockerfile_facts_expands_variables_in_expose():
+    text = "FROM scratch\nENV PORT=8888 OTHER=9\nEXPOSE ${PORT} $OTHER/udp\n"
+    assert dockerfiles.dockerfile_facts(text).expose == [8888, 9]
+    with pytest.raises(dockerfiles.DockerfileError, match=r"\$NOPE is not set"):
+        dockerfiles.dockerfile_facts("FROM scratch\nEXPOSE ${NOPE}\n")
+
+
 def test_the_module_imports_only_the_standard_library(tmp_path):
     """`PYTHONPATH=src python3 -m mlops_course.containers client` (the Makefile) needs no venv."""
     code = (
