@@ -137,8 +137,8 @@ docker-arm64: setup ## Build the serving image for linux/arm64 under QEMU, run i
 	.ci/arm64-base build
 	REQUIRE_DOCKER=1 $(PY) -m pytest tests/test_docker_arm64.py -v -rs
 
-docker-test: setup ## Lint, build, run, publish to a local registry, and nbval inside the course image
-	$(PY) -m pytest tests/test_docker.py -v -rs
+docker-test: setup ## Lint, build, run (read-only too), layer reuse, publish, course image (tini, pip, port, nbval)
+	$(PY) -m pytest tests/test_docker.py tests/test_docker_images.py tests/test_docker_course.py -v -rs
 
 lint: setup ## ruff on the package, tests and notebooks; hadolint on the Dockerfiles
 	$(VENV)/bin/hadolint docker/*/Dockerfile docker/*/Dockerfile.gpu

@@ -60,15 +60,17 @@ def test_a_file_ending_inside_a_continuation_keeps_its_last_instruction():
     assert [(s.keyword, s.arguments) for s in steps] == [("FROM", "scratch"), ("COPY", "a /a")]
 
 
-def test_the_serving_dockerfile_has_two_stages_and_ends_non_root():
+def test_the_serving_dockerfile_builds_in_stages_and_ends_non_root():
     text = (ROOT / containers.DOCKERFILES[containers.SERVING_IMAGE]).read_text()
     steps = dockerfiles.dockerfile_instructions(text)
     assert [s.arguments for s in steps if s.keyword == "FROM"] == [
-        "python:3.11-slim AS build",
+        "python:3.11-slim AS deps",  # the venv with the locked dependencies
+        "deps AS code",  # the course package, installed apart into /opt/code
+        "deps AS venv",  # the venv without pip and setuptools
         "python:3.11-slim",
     ]
     assert [s.arguments for s in steps if s.keyword == "USER"][-1] == "10001:10001"
-    assert steps[-1].keyword == "CMD" and steps[-1].exec_form
+    assert [s for s in steps if s.keyword == "CMD"][-1].exec_form
 
 
 def fake_docker(folder: Path, version: str, buildx: bool = False) -> Path:
@@ -205,6 +207,13 @@ HEALTHCHECK --interval=1m --timeout=500ms --retries=2 CMD ["python", "-m", "x"]
     assert dockerfiles.duration_seconds("1m30s") == 90.0
     with pytest.raises(dockerfiles.DockerfileError, match="no FROM"):
         dockerfiles.dockerfile_facts("RUN echo no base\n")
+
+
+def test_dockerfile_facts_expands_variables_in_expose():
+    text = "FROM scratch\nENV PORT=8888 OTHER=9\nEXPOSE ${PORT} $OTHER/udp\n"
+    assert dockerfiles.dockerfile_facts(text).expose == [8888, 9]
+    with pytest.raises(dockerfiles.DockerfileError, match=r"\$NOPE is not set"):
+        dockerfiles.dockerfile_facts("FROM scratch\nEXPOSE ${NOPE}\n")
 
 
 def test_the_module_imports_only_the_standard_library(tmp_path):

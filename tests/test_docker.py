@@ -5,16 +5,21 @@ Tests marked ``docker`` need a Docker engine: without one they skip and say why,
 ``python:3.11-slim`` the engine has; in CI that is a stand-in (see .ci/docker-engine).
 """
 
-import json
 import re
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import docker
 import numpy as np
 import pytest
-import tritonclient.http as triton
+from docker_helpers import (
+    context_files,
+    infer_digits,
+    record,
+    remove_image,
+    run_server,
+    unique_tag,
+)
 from import_graph import import_graph, module_files, serving_closure
 from paths import ROOT
 
@@ -25,9 +30,6 @@ from mlops_course.server_process import free_port
 DOCKERFILES = sorted(
     p for p in (ROOT / "docker").glob("*/Dockerfile*") if p.suffix != ".dockerignore"
 )
-SERVING_TAG = f"{containers.SERVING_IMAGE}:{__version__}"
-COURSE_TAG = f"{containers.COURSE_IMAGE}:{__version__}"
-RESULTS = ROOT / "build" / "docker"
 # nbval on the lessons as `make test` runs it, but inside the course image
 NBVAL_LESSONS = [
     "python",
@@ -105,16 +107,6 @@ def test_checkov_fails_a_bad_dockerfile(checkov_available, tmp_path):
     assert {"CKV_DOCKER_2", "CKV_DOCKER_3", "CKV_DOCKER_4"} <= failed  # healthcheck, user, ADD
 
 
-def context_files(ignore_file: Path) -> set[str]:
-    """The files ``docker build .`` would send, by the Docker SDK's own .dockerignore matcher."""
-    patterns = [
-        line.strip()
-        for line in ignore_file.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    return set(docker.utils.build.exclude_paths(str(ROOT), patterns))
-
-
 def test_serving_context_keeps_notebooks_venvs_and_tests_out():
     for ignore in ("Dockerfile.dockerignore", "Dockerfile.gpu.dockerignore"):
         files = context_files(ROOT / "docker" / "serving" / ignore)
@@ -150,31 +142,20 @@ def test_course_context_has_the_course_but_no_machine_state():
 # --- with a Docker engine ---------------------------------------------------------------------
 
 
-def record(name: str, **values) -> None:
-    """Keep a measurement in build/docker/<name>.json and print it in the test log."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(values, indent=2))
-    print(f"{name}: {values}")
-
-
 @pytest.fixture(scope="module")
 def serving_image(docker_client):
-    containers.build_image(containers.DOCKERFILES[containers.SERVING_IMAGE], SERVING_TAG)
+    """The serving image under a tag of this run's own, removed afterwards."""
+    tag = unique_tag(containers.SERVING_IMAGE)
+    containers.build_image(containers.DOCKERFILES[containers.SERVING_IMAGE], tag)
     base = docker_client.images.get("python:3.11-slim").labels.get(
         "org.opencontainers.image.description", "official python:3.11-slim"
     )
-    size = containers.image_size_mb(docker_client, SERVING_TAG)
-    record("serving-image", tag=SERVING_TAG, size_mb=round(size, 1), base=base)
-    return SERVING_TAG
-
-
-def run_server(client, tag: str):
-    """Start ``tag`` on the host network at a free loopback port; returns (container, url)."""
-    port = free_port()
-    container = client.containers.run(
-        tag, detach=True, network_mode="host", environment={"BIND": f"127.0.0.1:{port}"}
-    )
-    return container, f"127.0.0.1:{port}"
+    size = containers.image_size_mb(docker_client, tag)
+    record("serving-image", tag=tag, size_mb=round(size, 1), base=base)
+    try:
+        yield tag
+    finally:
+        remove_image(docker_client, tag)
 
 
 @pytest.fixture(scope="module")
@@ -185,16 +166,6 @@ def server(docker_client, serving_image):
         yield container, address
     finally:
         container.remove(force=True)
-
-
-def infer_digits(address: str, x: np.ndarray) -> np.ndarray:
-    client = triton.InferenceServerClient(address)
-    tensor = triton.InferInput("images", list(x.shape), "FP32")
-    tensor.set_data_from_numpy(x, binary_data=True)
-    answer = client.infer(
-        "digits", [tensor], outputs=[triton.InferRequestedOutput("probabilities")]
-    )
-    return answer.as_numpy("probabilities")
 
 
 @pytest.mark.docker
@@ -217,9 +188,11 @@ def test_serving_image_runs_as_non_root(server):
 
 
 @pytest.mark.docker
-def test_serving_image_carries_its_version_and_has_no_tensorflow(docker_client, server):
+def test_serving_image_carries_its_version_and_has_no_tensorflow(
+    docker_client, serving_image, server
+):
     container, _ = server
-    labels = containers.labels(docker_client, SERVING_TAG)
+    labels = containers.labels(docker_client, serving_image)
     assert labels["org.opencontainers.image.version"] == __version__
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", labels["org.opencontainers.image.revision"])
     code, _ = container.exec_run(["python", "-c", "import tensorflow"])
@@ -235,49 +208,49 @@ def test_serving_image_size(docker_client, serving_image):
 @pytest.mark.docker
 def test_publish_to_a_local_registry_and_pull_back(docker_client, serving_image, digits, reference):
     with image_registry.LocalRegistry(free_port()) as registry:
-        remote = f"{registry.address}/{containers.SERVING_IMAGE}"
+        repository, _, tag = serving_image.partition(":")
+        remote = f"{registry.address}/{repository}"
         image = docker_client.images.get(serving_image)
-        image.tag(remote, tag=__version__)
-        for line in docker_client.images.push(remote, tag=__version__, stream=True, decode=True):
+        image.tag(remote, tag=tag)
+        for line in docker_client.images.push(remote, tag=tag, stream=True, decode=True):
             assert "error" not in line, line
         assert containers.SERVING_IMAGE in registry.catalog()["repositories"]
-        docker_client.images.remove(f"{remote}:{__version__}")
+        docker_client.images.remove(f"{remote}:{tag}")
         docker_client.images.remove(serving_image, force=True)
         with pytest.raises(docker.errors.ImageNotFound):
             docker_client.images.get(serving_image)
-        pulled = docker_client.images.pull(remote, tag=__version__)
-        pulled.tag(containers.SERVING_IMAGE, tag=__version__)  # back under its own name
-        container, address = run_server(docker_client, f"{remote}:{__version__}")
+        pulled = docker_client.images.pull(remote, tag=tag)
+        pulled.tag(repository, tag=tag)  # back under its own name
+        container, address = run_server(docker_client, f"{remote}:{tag}")
         try:
             containers.wait_healthy(container)
             x = digits.x_test[:4]
             np.testing.assert_allclose(infer_digits(address, x), reference.predict(x), atol=1e-5)
         finally:
             container.remove(force=True)
-            docker_client.images.remove(f"{remote}:{__version__}")
+            docker_client.images.remove(f"{remote}:{tag}")
 
 
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_course_image_passes_nbval_on_the_lessons(docker_client):
-    containers.build_image(containers.DOCKERFILES[containers.COURSE_IMAGE], COURSE_TAG)
-    record(
-        "course-image",
-        tag=COURSE_TAG,
-        size_mb=round(containers.image_size_mb(docker_client, COURSE_TAG), 1),
-    )
-    container = docker_client.containers.run(
-        COURSE_TAG,
-        entrypoint=NBVAL_LESSONS,
-        detach=True,
-        network_mode="host",
-    )
+    tag = unique_tag(containers.COURSE_IMAGE, "nbval")
     try:
-        status = container.wait(timeout=1500)
-        log = container.logs().decode(errors="replace")
+        containers.build_image(containers.DOCKERFILES[containers.COURSE_IMAGE], tag, timeout=3000)
+        record(
+            "course-image", tag=tag, size_mb=round(containers.image_size_mb(docker_client, tag), 1)
+        )
+        container = docker_client.containers.run(
+            tag, entrypoint=["tini", "--", *NBVAL_LESSONS], detach=True, network_mode="host"
+        )
+        try:
+            status = container.wait(timeout=1500)
+            log = container.logs().decode(errors="replace")
+        finally:
+            container.remove(force=True)
     finally:
-        container.remove(force=True)
+        remove_image(docker_client, tag)
     print(log[-3000:])
     assert status["StatusCode"] == 0, log[-6000:]
 

@@ -84,6 +84,19 @@ def duration_seconds(text: str) -> float:
     return total
 
 
+def expand(text: str, env: dict[str, str]) -> str:
+    """``text`` with ``$NAME`` and ``${NAME}`` replaced from ``env``, as Docker does in EXPOSE
+    (``EXPOSE ${JUPYTER_PORT}``); raise :class:`DockerfileError` for a name ``env`` lacks."""
+
+    def value(match: re.Match) -> str:
+        name = match[1] or match[2]
+        if name not in env:
+            raise DockerfileError(f"${name} is not set by an ENV above: {text!r}")
+        return env[name]
+
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", value, text)
+
+
 def dockerfile_facts(text: str) -> ImageFacts:
     """USER, EXPOSE, ENV, HEALTHCHECK and COPY of the last stage of a Dockerfile's ``text``.
 
@@ -99,7 +112,7 @@ def dockerfile_facts(text: str) -> ImageFacts:
         if instruction == "USER":
             user = rest.strip()
         elif instruction == "EXPOSE":
-            expose += [int(p.split("/")[0]) for p in rest.split()]
+            expose += [int(p.split("/")[0]) for p in expand(rest, env).split()]
         elif instruction == "ENV":
             env.update(dict(part.split("=", 1) for part in shlex.split(rest) if "=" in part))
         elif instruction == "COPY":

@@ -18,6 +18,7 @@ Introduced in notebooks/05_train_and_export.ipynb (ONNX, Keras) and 06_optimize_
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,24 +54,77 @@ def import_onnxruntime():
     return onnxruntime
 
 
-def onnx_session(path: str | Path, threads: int = 1, providers: tuple[str, ...] = CPU):
+#: Set to 1 to let a session run on fewer providers than asked for (CPU in place of CUDA), with a
+#: warning; by default that is an error. Read here, beside ``ORT_PROVIDERS`` (the server's config).
+FALLBACK_ENV = "ORT_ALLOW_CPU_FALLBACK"
+
+
+class ProviderUnavailable(ValueError):
+    """A session would not run on the execution providers asked for; the one-line message says
+    which and how to allow the fallback."""
+
+
+def cpu_fallback_allowed() -> bool:
+    """Whether ``ORT_ALLOW_CPU_FALLBACK`` is set to 1 (or true/yes). Introduced in lesson 08."""
+    return os.environ.get(FALLBACK_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+def check_session_providers(
+    session, requested: tuple[str, ...], allow_fallback: bool | None = None
+) -> list[str]:
+    """The providers ``session`` really runs on, after checking they include every one requested.
+
+    ONNX Runtime does not fail when a provider it has compiled in cannot start (onnxruntime-gpu on
+    a host without a GPU, or a container run without ``--gpus``): it logs a warning and runs on
+    the CPU. Only ``session.get_providers()``, after creation, tells. Raise
+    :class:`ProviderUnavailable` unless the fallback is allowed (``allow_fallback``, by default
+    ``ORT_ALLOW_CPU_FALLBACK``), then warn. Introduced in notebooks/08_containers.ipynb.
+    """
+    active = list(session.get_providers())
+    lost = [provider for provider in requested if provider not in active]
+    if lost:
+        allowed = cpu_fallback_allowed() if allow_fallback is None else allow_fallback
+        message = f"asked for {lost} but the session runs on {active}"
+        if not allowed:
+            raise ProviderUnavailable(
+                f"{message} (no GPU visible? run the container with --gpus all); "
+                f"set {FALLBACK_ENV}=1 to serve on what is there"
+            )
+        warnings.warn(f"{message} ({FALLBACK_ENV}=1)", RuntimeWarning, stacklevel=2)
+    return active
+
+
+def onnx_session(
+    path: str | Path,
+    threads: int = 1,
+    providers: tuple[str, ...] = CPU,
+    allow_fallback: bool | None = None,
+):
     """An ``onnxruntime.InferenceSession`` with explicit providers and thread counts.
 
     Introduced in notebooks/05_train_and_export.ipynb. Providers other than the CPU one must be
-    compiled into the installed onnxruntime (e.g. ``CUDAExecutionProvider`` in onnxruntime-gpu).
+    compiled into the installed onnxruntime (e.g. ``CUDAExecutionProvider`` in onnxruntime-gpu)
+    and must really start (:func:`check_session_providers`); with the fallback allowed
+    (``allow_fallback``, by default ``ORT_ALLOW_CPU_FALLBACK=1``) the session runs on what is
+    there, with a warning.
     """
     ort = import_onnxruntime()
-    missing = sorted(set(providers) - set(ort.get_available_providers()))
-    if missing:
-        raise ValueError(
-            f"onnxruntime {ort.__version__} has no {missing}; "
-            f"it has {ort.get_available_providers()}"
+    allowed = cpu_fallback_allowed() if allow_fallback is None else allow_fallback
+    available = ort.get_available_providers()
+    missing = [provider for provider in providers if provider not in available]
+    if missing and not allowed:
+        raise ProviderUnavailable(
+            f"onnxruntime {ort.__version__} has no {missing}; it has {available} "
+            f"(set {FALLBACK_ENV}=1 to serve on what is there)"
         )
+    usable = [provider for provider in providers if provider in available] or list(CPU)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings from graph optimisers are not the student's business
-    return ort.InferenceSession(str(path), options, providers=list(providers))
+    session = ort.InferenceSession(str(path), options, providers=usable)
+    check_session_providers(session, tuple(providers), allowed)
+    return session
 
 
 class OnnxRunner:
