@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from test_docker import infer_digits, run_server
+from docker_helpers import infer_digits, run_server
 
 from mlops_course import __version__, containers
 
