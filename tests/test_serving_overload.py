@@ -15,7 +15,7 @@ from serving_helpers import GOOD, assert_clean_error, make_app, v2
 from mlops_course.serving.config import ServingConfig, config_from_env
 from mlops_course.serving.context import EXTENSION
 
-BOUND, RETRY_AFTER = 3, 7
+BOUND, RETRY_AFTER = 2, 7
 INFER = "/v2/models/digits/infer"
 ROUTES = {  # every bounded route, with a valid body for it
     INFER: {"json": v2(np.zeros((1, 8, 8, 1)))},
@@ -49,7 +49,7 @@ class Gate:
 
 @pytest.fixture
 def full():
-    """An app whose bound (3 of 4 threads) is taken by three requests stuck in the model."""
+    """An app whose bound (2 of 4 threads) is taken by two requests stuck in the model."""
     app = make_app(http_threads=4, retry_after=RETRY_AFTER)
     gate = Gate()
     for model in app.extensions[EXTENSION].repository.models.values():
@@ -104,7 +104,7 @@ def test_refusals_and_requests_in_flight_are_in_the_metrics(full):
     text = client.get("/metrics").get_data(as_text=True)
     route = "/v2/models/<name>/infer"
     assert f'inference_rejected_total{{route="{route}"}} 2.0' in text
-    assert "inference_in_flight 3.0" in text
+    assert f"inference_in_flight {BOUND}.0" in text
     assert 'http_errors_total{code="503"} 2.0' in text
 
 
@@ -137,13 +137,13 @@ def test_every_post_route_is_bounded_and_no_get_route_is(app):
     assert bounded == {"v2.infer", "rest.predict", "rest.tf_serving_predict"}
 
 
-def test_the_bound_defaults_to_all_threads_but_one():
-    assert ServingConfig().inflight_limit == 3  # gunicorn_conf's default: 4 threads
-    assert ServingConfig(http_threads=8).inflight_limit == 7
+def test_the_bound_defaults_to_half_the_threads():
+    assert ServingConfig().inflight_limit == 2  # gunicorn_conf's default: 4 threads
+    assert ServingConfig(http_threads=9).inflight_limit == 4
     assert ServingConfig(http_threads=1).inflight_limit == 1
-    assert ServingConfig(http_threads=8, max_inflight=2).inflight_limit == 2
+    assert ServingConfig(http_threads=8, max_inflight=3).inflight_limit == 3
     env = {"GUNICORN_THREADS": "6", "RETRY_AFTER": "2"}
-    assert config_from_env(env).inflight_limit == 5 and config_from_env(env).retry_after == 2
+    assert config_from_env(env).inflight_limit == 3 and config_from_env(env).retry_after == 2
     assert config_from_env({**env, "MAX_INFLIGHT": "4"}).inflight_limit == 4
 
 

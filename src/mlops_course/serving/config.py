@@ -26,8 +26,8 @@ class ServingConfig:
     # ONNX Runtime execution providers in order of preference; the GPU image asks for CUDA first.
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
     # Overload protection (see :mod:`.overload`): gunicorn's threads per worker, and how many of
-    # them may run inference at once (default: all but one, kept free for probes); beyond it a
-    # request is answered 503 at once, with ``Retry-After: retry_after`` seconds.
+    # them may run inference at once (default: half, the rest kept free for probes and refusals);
+    # beyond it a request is answered 503 at once, with ``Retry-After: retry_after`` seconds.
     http_threads: int = 4
     max_inflight: int | None = None
     retry_after: int = 1
@@ -44,8 +44,8 @@ class ServingConfig:
 
     @property
     def inflight_limit(self) -> int:
-        """Inference requests a worker runs at once: ``max_inflight``, else all threads but one."""
-        return max(1, self.http_threads - 1) if self.max_inflight is None else self.max_inflight
+        """Inference requests a worker runs at once: ``max_inflight``, else half the threads."""
+        return max(1, self.http_threads // 2) if self.max_inflight is None else self.max_inflight
 
 
 #: environment variable → field; e.g. ``MAX_BATCH=64 make serve``.
