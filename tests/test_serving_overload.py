@@ -168,3 +168,16 @@ def test_bad_environment_values_are_refused_in_one_line():
 def test_a_bound_that_takes_every_thread_is_warned_about(caplog):
     make_app(http_threads=2, max_inflight=2)
     assert "probes can wait behind inference" in caplog.text
+
+
+def test_gunicorn_tells_the_app_the_threads_it_really_runs(monkeypatch, tmp_path):
+    """``--threads`` on the command line wins over GUNICORN_THREADS; the bound follows it."""
+    from types import SimpleNamespace
+
+    from mlops_course.serving import gunicorn_conf
+
+    monkeypatch.setenv("GUNICORN_THREADS", "4")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    server = SimpleNamespace(cfg=SimpleNamespace(threads=10), log=SimpleNamespace(info=print))
+    gunicorn_conf.on_starting(server)
+    assert config_from_env().http_threads == 10 and config_from_env().inflight_limit == 5
