@@ -9,14 +9,14 @@ times out at 3 s), so the kubelet restarts pods exactly when they are busiest.
 With a bound below the thread count, some threads never run inference: they answer the
 probes, ``/metrics`` and the 503s, each in milliseconds, so a probe's wait stays short. The
 default bound is half the threads (:class:`.config.ServingConfig`): measured with 128 clients,
-4 threads, one worker, probes took at most 0.07 s with a bound of 2 and up to 1 s with 3 (one
-free thread: it is busy reading every refused body). Health, readiness and metrics routes never
-take the bound; only views decorated with :func:`bounded` do. A refused request gets ``503``
-with ``Retry-After`` at once instead of a queue without end: the client or the load balancer
-retries, on this pod later or on another now. KServe/Knative (``containerConcurrency``) and
-Triton's queue policies do the same. The refused body is read and dropped first: gunicorn
-drains at most 64 KiB of an unread body and then closes the connection, and a client still
-sending a 1 MB batch would get a broken pipe, not the 503.
+4 threads, one worker, probes took at most 0.07-0.27 s with a bound of 2, up to 1 s with 3
+(one free thread, busy reading every refused body) and 4-7.7 s with none. Health, readiness
+and metrics routes never take the bound; only views decorated with :func:`bounded` do. A
+refused request gets ``503`` with ``Retry-After`` at once instead of a queue without end: the
+client or the load balancer retries, on this pod later or on another now. KServe/Knative
+(``containerConcurrency``) and Triton's queue policies do the same. The refused body is read
+and dropped first: gunicorn drains at most 64 KiB of an unread body and then closes the
+connection, and a client still sending a 1 MB batch would get a broken pipe, not the 503.
 
 Introduced in notebooks/07_serving_with_flask.ipynb.
 """
