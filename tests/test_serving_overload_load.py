@@ -68,3 +68,15 @@ def test_probes_answer_within_a_second_under_128_heavy_clients():
     assert served_count(metrics, "http_requests_total", "200") == result.accepted
     assert served_count(metrics, "inference_rejected_total") == result.refused
     assert not re.search(r"Traceback|WORKER TIMEOUT|Error handling request", log), log[-2000:]
+
+
+def test_the_harness_counts_wrong_answers_refusals_and_probes(digits, reference):
+    """A short run on the small model: a wrong expectation is caught on every 200."""
+    x = digits.x_test[:4]
+    with gunicorn_server(MODELS, workers=1, threads=2, MAX_INFLIGHT="1") as server:
+        right = run_probe_load(server.url, "digits", x, reference.predict(x), 8, 2.0)
+        wrong = run_probe_load(server.url, "digits", x, reference.predict(x) + 0.5, 2, 1.0)
+    assert right.accepted > 0 and right.wrong == 0 and right.failed == 0, right
+    assert right.probes >= 4 and right.probe_failures == 0, right
+    assert wrong.accepted > 0 and wrong.wrong == wrong.accepted, wrong
+    assert "wrong answer" in wrong.examples[0]
