@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from mlops_course.serving import rest, v2
+from mlops_course.serving import overload, rest, v2
 from mlops_course.serving.config import ServingConfig
 from mlops_course.serving.context import EXTENSION, ServingState
 from mlops_course.serving.errors import register_error_handlers
@@ -42,6 +42,7 @@ def create_app(
     app.extensions[EXTENSION] = state
     register_error_handlers(app)
     state.metrics.install(app)
+    overload.install(app, config, state.metrics)
     app.register_blueprint(v2.blueprint)
     app.register_blueprint(rest.blueprint)
     return app

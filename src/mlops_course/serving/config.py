@@ -25,14 +25,27 @@ class ServingConfig:
     threads: int = 1  # ONNX Runtime intra-op threads per model (per gunicorn worker)
     # ONNX Runtime execution providers in order of preference; the GPU image asks for CUDA first.
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    # Overload protection (see :mod:`.overload`): gunicorn's threads per worker, and how many of
+    # them may run inference at once (default: half, the rest kept free for probes and refusals);
+    # beyond it a request is answered 503 at once, with ``Retry-After: retry_after`` seconds.
+    http_threads: int = 4
+    max_inflight: int | None = None
+    retry_after: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_repository", Path(self.model_repository))
-        for name in ("max_content_length", "max_batch", "max_image_pixels", "threads"):
+        limits = ["max_content_length", "max_batch", "max_image_pixels", "threads", "http_threads"]
+        limits += ["retry_after"] + ([] if self.max_inflight is None else ["max_inflight"])
+        for name in limits:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.providers:
             raise ValueError("providers must name at least one ONNX Runtime execution provider")
+
+    @property
+    def inflight_limit(self) -> int:
+        """Inference requests a worker runs at once: ``max_inflight``, else half the threads."""
+        return max(1, self.http_threads // 2) if self.max_inflight is None else self.max_inflight
 
 
 #: environment variable → field; e.g. ``MAX_BATCH=64 make serve``.
@@ -45,6 +58,9 @@ ENVIRONMENT = {
     "MAX_IMAGE_PIXELS": "max_image_pixels",
     "ORT_THREADS": "threads",
     "ORT_PROVIDERS": "providers",  # comma-separated: CUDAExecutionProvider,CPUExecutionProvider
+    "GUNICORN_THREADS": "http_threads",  # gunicorn_conf sets it to the threads really used
+    "MAX_INFLIGHT": "max_inflight",
+    "RETRY_AFTER": "retry_after",
 }
 
 
@@ -57,6 +73,8 @@ def config_from_env(environ: dict[str, str] | None = None) -> ServingConfig:
         if variable in environ:
             value = environ[variable]
             if types[name].startswith("int"):
+                if not value.strip().isdecimal():
+                    raise ValueError(f"{variable} must be a whole number, got {value!r}")
                 changes[name] = int(value)
             elif types[name].startswith("tuple"):
                 changes[name] = tuple(part.strip() for part in value.split(",") if part.strip())

@@ -23,7 +23,8 @@ from pathlib import Path
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+THREADS = "GUNICORN_THREADS"
+threads = int(os.environ.get(THREADS, "4"))  # > the in-flight bound, so probes find a thread
 timeout = 30  # seconds a worker may stay silent before it is killed and replaced
 graceful_timeout = 10
 keepalive = 5
@@ -41,7 +42,10 @@ _made_here: list[str] = []  # temporary metrics folders this master created (rem
 
 
 def on_starting(server) -> None:
-    """gunicorn hook (master, once): give the workers a fresh metrics folder."""
+    """gunicorn hook (master, once): give the workers a fresh metrics folder and the thread
+    count really used (``--threads`` may override ``GUNICORN_THREADS``): the app derives its
+    in-flight bound from it (:mod:`.overload`)."""
+    os.environ[THREADS] = str(server.cfg.threads)
     folder = os.environ.get(MULTIPROC_DIR)
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)

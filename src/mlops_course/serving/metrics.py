@@ -1,4 +1,4 @@
-"""Prometheus metrics for one app: requests, latency, errors and batch sizes.
+"""Prometheus metrics for one app: requests, latency, errors, batch sizes and overload.
 
 Each app gets its own ``CollectorRegistry`` (not the process-wide default), so two apps in one
 process, as in the tests, never share or double-register counters.
@@ -24,6 +24,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     values,
@@ -81,6 +82,19 @@ class Metrics:
             "Instances per inference call",
             ["model"],
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=self.registry,
+        )
+        # Overload protection (:mod:`.overload`): what runs now, and what was turned away.
+        self.in_flight = Gauge(
+            "inference_in_flight",
+            "Inference requests running now (all live workers added up)",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.rejected = Counter(
+            "inference_rejected",
+            "Inference requests answered 503 because the worker's in-flight bound was full",
+            ["route"],
             registry=self.registry,
         )
 

@@ -16,6 +16,7 @@ from mlops_course import __version__
 from mlops_course.serving.context import check_encoding, read_json, state
 from mlops_course.serving.errors import ApiError, UnsupportedMediaType
 from mlops_course.serving.images import image_to_input
+from mlops_course.serving.overload import bounded
 from mlops_course.serving.predictor import LoadedModel
 from mlops_course.serving.protocol import as_number_array
 
@@ -63,6 +64,7 @@ def index():
 
 
 @blueprint.post("/predict")
+@bounded
 def predict():
     """An uploaded image (multipart field ``image``) or JSON ``{"instances": ...}``."""
     serving = state()
@@ -88,7 +90,7 @@ def predict():
 
 @blueprint.get("/predict")
 def predict_help():
-    """How to call ``POST /predict`` (the seeds' exercise: a GET that shows an example)."""
+    """How to call ``POST /predict``: a GET shows an example instead of a bare 405."""
     model = state().repository.get(state().config.default_model)
     base = request.host_url.rstrip("/")
     example = np.zeros([d or 1 for d in model.card.input.shape], dtype=int).tolist()
@@ -120,6 +122,7 @@ def metadata():
 
 @blueprint.post("/v1/models/<name>:predict")
 @blueprint.post("/v1/models/<name>/versions/<version>:predict")
+@bounded
 def tf_serving_predict(name: str, version: str | None = None):
     """TF Serving's REST shape: ``{"instances": [...]}`` → ``{"predictions": [...]}``."""
     model = state().repository.get(name, version)

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from mlops_course import __version__
 from mlops_course.serving.context import check_encoding, read_body, state
 from mlops_course.serving.errors import ApiError
+from mlops_course.serving.overload import bounded
 from mlops_course.serving.protocol import (
     HEADER_LENGTH,
     datatype_of,
@@ -66,6 +67,7 @@ def model_ready(name: str, version: str | None = None):
 
 @blueprint.post("/models/<name>/infer")
 @blueprint.post("/models/<name>/versions/<version>/infer")
+@bounded
 def infer(name: str, version: str | None = None):
     """Run one batch: JSON or binary tensors in, JSON or binary tensors out, one model call."""
     serving = state()

@@ -2,7 +2,8 @@
 
 The app is built on first access of ``app`` (not at import), from the environment:
 ``MODEL_REPOSITORY`` (default ``models``), ``MAX_BATCH``, ``MAX_CONTENT_LENGTH``,
-``MAX_IMAGE_PIXELS``, ``ORT_THREADS``, ``DEFAULT_MODEL`` (see :mod:`.config`).
+``MAX_IMAGE_PIXELS``, ``ORT_THREADS``, ``DEFAULT_MODEL``, ``MAX_INFLIGHT``, ``RETRY_AFTER``
+(see :mod:`.config`).
 
 Introduced in notebooks/07_serving_with_flask.ipynb.
 """
