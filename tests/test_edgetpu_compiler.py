@@ -93,7 +93,8 @@ Compilation child process completed within timeout period.
 Compilation succeeded!
 """
 
-# FIXTURE (real wording, from the seed and issue reports): the two classic refusals.
+# FIXTURE (real wording, from tutorials and google-coral/edgetpu issue reports): the two classic
+# refusals.
 FIXTURE_NOT_QUANTIZED = """\
 Edge TPU Compiler version 16.0.384591198
 Invalid model: model_fp32.tflite
