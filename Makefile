@@ -41,7 +41,7 @@ export ORT_DISABLE_TELEMETRY := 1
 NOTEBOOK_DIRS := notebooks solutions
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-one-core test-fast execute labs labs-check bench model serve docker-build docker-test docker-arm64 \
+.PHONY: help setup lab test test-one-core test-fast execute labs labs-check bench model edgetpu serve docker-build docker-test docker-arm64 \
   lint format lock platforms drift clean
 
 help: ## List the targets
@@ -102,6 +102,10 @@ bench: setup ## Every benchmark in benchmarks/; JSON and plots go to benchmarks/
 
 model: setup ## Rebuild models/ (trained artifacts and their cards) from code
 	$(PY) -m mlops_course.export all --out models
+
+# Exits 0 without a compiler (x86-64 only; it says why in one line), 1 if the compile fails.
+edgetpu: setup ## Convert the digits model for the Edge TPU into build/edgetpu/; compile it where edgetpu_compiler exists
+	$(PY) -m mlops_course.edgetpu build --out build/edgetpu
 
 # `make serve` listens on 8000 unless PORT is given (`make serve PORT=9000` or `PORT=9000 make serve`);
 # PORT's Makefile default (8888) belongs to `make lab`.

@@ -1,4 +1,5 @@
-"""pycoral-style classification: the CPU path for real, the Edge TPU path detected (or skipped).
+"""pycoral-style classification with LiteRT: the CPU path for real; the Edge TPU path only for a
+model that holds the edgetpu-custom-op and only when the delegate starts (faked here).
 
 The references: the float32 TFLite model (dequantized int8 scores must agree with it), the raw
 int8 output tensor with ``scale * (q - zero_point)`` written out here, and the accuracy the
@@ -7,18 +8,20 @@ model card records for the same file and test split.
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
+import ai_edge_litert.interpreter as litert
+import flatbuffers
 import numpy as np
 import pytest
+from ai_edge_litert import schema_py_generated as schema
 
 from mlops_course import environment
 from mlops_course.data import load_digits_split
 from mlops_course.edgetpu import (
     backend_of,
     classify_image,
+    edgetpu_ops,
     edgetpu_support,
     get_classes,
     get_scores,
@@ -32,6 +35,7 @@ from mlops_course.quantization import quantize
 
 FOLDER = Path(__file__).resolve().parents[1] / "models" / "digits" / "1"
 INT8, FP32 = FOLDER / "model_int8.tflite", FOLDER / "model_fp32.tflite"
+READY = FOLDER / "model_int8_batch1.tflite"
 
 
 @pytest.fixture(scope="module")
@@ -55,70 +59,122 @@ def scores_of(interpreter, images) -> np.ndarray:
     return np.array(rows)
 
 
-# --- backend selection --------------------------------------------------------------------
+# --- backend selection: LiteRT's load_delegate, and only for a compiled model --------------
 
 
-def test_lesson_00_and_lesson_10_ask_the_same_probes():
-    """One probe each for pycoral and the runtime library, in environment (lesson 00)."""
-    assert cls.pycoral_found is environment.pycoral_found
+def compiled_copy(tmp_path: Path) -> Path:
+    """A FAKE compiled model: the ready file with its last operator renamed edgetpu-custom-op."""
+    model = schema.ModelT.InitFromPackedBuf(READY.read_bytes(), 0)
+    code = model.operatorCodes[model.subgraphs[0].operators[-1].opcodeIndex]
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = b"edgetpu-custom-op"
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "fake_edgetpu.tflite"
+    path.write_bytes(bytes(builder.Output()))
+    return path
+
+
+@pytest.fixture
+def fake_delegate(monkeypatch):
+    """The delegate 'starts' (a sentinel object); LiteRT's Interpreter records what it gets."""
+    sentinel, made = object(), []
+
+    class FakeInterpreter:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+
+    monkeypatch.setattr(cls, "load_edgetpu_delegate", lambda device=None: (sentinel, "fake: up"))
+    monkeypatch.setattr(litert, "Interpreter", FakeInterpreter)
+    return sentinel, made
+
+
+def test_lesson_00_and_lesson_10_ask_the_same_probe():
+    """One probe for the runtime library, in environment (lesson 00)."""
     assert cls.edgetpu_library_loads is environment.edgetpu_library_loads
 
 
-def test_without_pycoral_and_delegate_the_cpu_runs_and_says_why(monkeypatch):
-    monkeypatch.setattr(cls, "pycoral_found", lambda: False)
+def test_custom_ops_are_counted_from_the_model_file(tmp_path):
+    assert edgetpu_ops(READY) == 0 and edgetpu_ops(INT8) == 0
+    assert edgetpu_ops(compiled_copy(tmp_path)) == 1
+
+
+def test_without_the_delegate_the_cpu_runs_and_says_why(monkeypatch):
     monkeypatch.setattr(
         cls, "edgetpu_library_loads", lambda library=cls.EDGETPU_LIB: (False, "no lib")
     )
-    interpreter = make_interpreter(INT8)
+    interpreter = make_interpreter(READY)
     backend = backend_of(interpreter)
     assert backend.name == "CPU (LiteRT)"
-    assert "pycoral is not installed" in backend.reason and "no lib" in backend.reason
+    assert "not compiled for the Edge TPU (no edgetpu-custom-op)" in backend.reason
+    assert backend.reason.endswith("; no lib")
     assert type(interpreter).__module__.startswith("ai_edge_litert")
 
 
-def test_pycoral_alone_is_not_enough(monkeypatch):
-    monkeypatch.setattr(cls, "pycoral_found", lambda: True)
-    monkeypatch.setattr(cls, "_delegate_loads", lambda library=cls.EDGETPU_LIB: (False, "no TPU"))
+def test_here_the_delegate_is_absent_and_the_fallback_reason_says_so():
     ok, reason = edgetpu_support()
-    assert not ok and reason == "no TPU"
-    assert backend_of(make_interpreter(INT8)).name == "CPU (LiteRT)"
+    if ok:
+        pytest.skip("this machine has an Edge TPU")
+    backend = backend_of(make_interpreter(READY))
+    assert backend.name == "CPU (LiteRT)" and reason in backend.reason
+    assert "libedgetpu.so.1" in backend.reason
+
+
+def test_an_uncompiled_model_is_never_labelled_edge_tpu_even_with_the_delegate(fake_delegate):
+    _, made = fake_delegate
+    backend = backend_of(make_interpreter(READY))
+    assert backend.name == "CPU (LiteRT)" and "not compiled" in backend.reason
+    assert "experimental_delegates" not in made[0]
+    with pytest.raises(ValueError, match=r"'usb' requested, but .* not compiled"):
+        make_interpreter(READY, device="usb")
+
+
+def test_a_compiled_model_runs_through_load_delegate(fake_delegate, tmp_path):
+    sentinel, made = fake_delegate
+    interpreter = make_interpreter(compiled_copy(tmp_path), device=":0")
+    assert made[-1]["experimental_delegates"] == [sentinel]
+    backend = backend_of(interpreter)
+    assert backend.name == "Edge TPU" and "holds 1 edgetpu-custom-op" in backend.reason
+
+
+def test_a_compiled_model_without_its_delegate_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(cls, "load_edgetpu_delegate", lambda device=None: (None, "no runtime"))
+    path = compiled_copy(tmp_path)
+    with pytest.raises(ValueError, match="compiled for the Edge TPU, but no runtime"):
+        make_interpreter(path)
+    with pytest.raises(ValueError, match="the CPU cannot run it"):
+        make_interpreter(path, device="cpu")
 
 
 def test_a_named_device_that_is_not_there_is_an_error(monkeypatch):
-    monkeypatch.setattr(cls, "pycoral_found", lambda: False)
-    with pytest.raises(ValueError, match="'usb' requested but not usable"):
+    monkeypatch.setattr(cls, "load_edgetpu_delegate", lambda device=None: (None, "no TPU"))
+    with pytest.raises(ValueError, match="'usb' requested but not usable: no TPU"):
         make_interpreter(INT8, device="usb")
 
 
-def test_with_pycoral_and_the_delegate_pycoral_makes_the_interpreter(monkeypatch):
-    # A FAKE pycoral module: proves the selection logic hands over to pycoral when both exist.
-    made = []
+def test_load_delegate_gets_the_library_and_the_device_option(monkeypatch):
+    calls = []
 
-    class FakeInterpreter:
-        pass
+    def fake_load_delegate(library, options=None):
+        calls.append((library, options))
+        if options:
+            raise ValueError("Failed to load delegate from libedgetpu.so.1\nmore")
+        return "delegate"
 
-    def fake_make_interpreter(path, device=None):
-        made.append((path, device))
-        return FakeInterpreter()
-
-    fake = types.ModuleType("pycoral.utils.edgetpu")
-    fake.make_interpreter = fake_make_interpreter
-    utils = types.ModuleType("pycoral.utils")
-    utils.edgetpu = fake
-    monkeypatch.setitem(sys.modules, "pycoral", types.ModuleType("pycoral"))
-    monkeypatch.setitem(sys.modules, "pycoral.utils", utils)
-    monkeypatch.setitem(sys.modules, "pycoral.utils.edgetpu", fake)
-    monkeypatch.setattr(cls, "edgetpu_support", lambda: (True, "fake: both present"))
-    interpreter = make_interpreter(INT8, device=":0")
-    assert made == [(str(INT8), ":0")]
-    assert backend_of(interpreter).name == "Edge TPU"
+    monkeypatch.setattr(cls, "edgetpu_library_loads", lambda library: (True, f"{library} loads"))
+    monkeypatch.setattr(litert, "load_delegate", fake_load_delegate)
+    assert cls.load_edgetpu_delegate()[0] == "delegate"
+    delegate, why = cls.load_edgetpu_delegate("usb:1")
+    assert delegate is None and why.endswith("(Failed to load delegate from libedgetpu.so.1)")
+    assert calls == [("libedgetpu.so.1", {}), ("libedgetpu.so.1", {"device": "usb:1"})]
 
 
 def test_the_real_edge_tpu_path_runs_only_where_one_exists():
     ok, reason = edgetpu_support()
-    if not ok:
-        pytest.skip(f"no Edge TPU on this machine: {reason}")
-    interpreter = make_interpreter(INT8)
+    compiled = sorted(Path("build/edgetpu").glob("*_edgetpu.tflite"))
+    if not ok or not compiled:
+        pytest.skip(f"no Edge TPU or no compiled model here: {reason}")
+    interpreter = make_interpreter(compiled[0])
     interpreter.allocate_tensors()
     assert backend_of(interpreter).name == "Edge TPU"
 

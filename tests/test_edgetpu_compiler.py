@@ -93,7 +93,8 @@ Compilation child process completed within timeout period.
 Compilation succeeded!
 """
 
-# FIXTURE (real wording, from the seed and issue reports): the two classic refusals.
+# FIXTURE (real wording, from tutorials and google-coral/edgetpu issue reports): the two classic
+# refusals.
 FIXTURE_NOT_QUANTIZED = """\
 Edge TPU Compiler version 16.0.384591198
 Invalid model: model_fp32.tflite
@@ -157,14 +158,15 @@ def test_parse_does_not_invent_anything_from_unrelated_text():
 def test_commands_for_a_relative_model_are_exact():
     commands = compile_commands(Path("models/digits/1/model_int8.tflite"))
     assert commands["path"] == [
-        "edgetpu_compiler --show_operations --out_dir models/digits/1 "
+        "edgetpu_compiler --show_operations --min_runtime_version 14 --out_dir models/digits/1 "
         "models/digits/1/model_int8.tflite"
     ]
     assert commands["docker"] == [
-        f"docker build -t {IMAGE} docker/edgetpu-compiler",
-        'docker run --rm --network none --user "$(id -u):$(id -g)" '
-        '-v "$PWD/models/digits/1":/models -w /models --entrypoint edgetpu_compiler '
-        f"{IMAGE} --show_operations --out_dir /models model_int8.tflite",
+        f"docker build --platform linux/amd64 -t {IMAGE} docker/edgetpu-compiler",
+        "docker run --platform linux/amd64 --rm --network none --user "
+        '"$(id -u):$(id -g)" -v "$PWD/models/digits/1":/models -w /models '
+        f"--entrypoint edgetpu_compiler {IMAGE} --show_operations --min_runtime_version 14 "
+        "--out_dir /models model_int8.tflite",
     ]
     assert compiled_name("a/b/model_int8.tflite") == "model_int8_edgetpu.tflite"
 
@@ -199,14 +201,15 @@ def test_without_compiler_or_docker_nothing_runs_and_commands_are_returned(empty
     assert "docker is not installed" in result.reason
     summary = result.summary()
     assert "not compiled" in summary and "edgetpu_compiler --show_operations" in summary
-    assert f"docker build -t {IMAGE} docker/edgetpu-compiler" in summary
+    assert f"docker build --platform linux/amd64 -t {IMAGE} docker/edgetpu-compiler" in summary
     assert _files(model.parent) == before
 
 
 def test_cli_compile_without_a_compiler_exits_3_and_prints_the_commands(empty_path, model, capsys):
     assert cli.main(["compile", str(model)]) == cli.EXIT_NO_COMPILER
     out = capsys.readouterr().out
-    assert "edgetpu_compiler is not on PATH" in out and "docker run --rm" in out
+    assert "edgetpu_compiler is not on PATH" in out
+    assert "docker run --platform linux/amd64 --rm" in out
     assert not list(model.parent.glob("*_edgetpu.tflite"))
 
 
@@ -239,7 +242,13 @@ def test_a_compiler_on_path_is_run_and_its_log_parsed(empty_path, model):
     assert result.log is not None and result.log.version == "16.0.384591198"
     assert result.log.ops_on_edgetpu == 7
     (argv,) = _calls(empty_path, "edgetpu_compiler")
-    assert argv[:3] == ["--show_operations", "--out_dir", str(model.parent.resolve())]
+    assert argv[:5] == [
+        "--show_operations",
+        "--min_runtime_version",
+        "14",
+        "--out_dir",
+        str(model.parent.resolve()),
+    ]
     assert argv[-1] == str(model.resolve())
     # The fake wrote no file, and the course code must not pretend it did (nor write one).
     assert result.output is None and "does not exist" in result.reason
@@ -305,4 +314,6 @@ def test_docker_route_needs_the_engine_and_the_image(empty_path, model, have_ima
     assert run[run.index("--entrypoint") + 1] == "edgetpu_compiler"
     assert run[run.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"
     assert run[-3:] == ["--out_dir", "/models", model.name]
+    assert run[run.index("--platform") + 1] == "linux/amd64"
+    assert run[run.index("--min_runtime_version") + 1] == "14"
     assert result.output is None

@@ -71,6 +71,10 @@ def test_the_servers_int8_model_is_quantized_but_its_open_batch_does_not_map():
     assert whys["PACK"] == "works on INT32 data (not 8-bit)"
     assert [o.version for o in report.ops if o.name == "CONV_2D"] == [3, 3]
     assert not report.compatible
+    # The real compiler refuses an open batch outright: no "k of N map" partial compile.
+    assert not report.compiles and "REFUSED" in report.verdict()
+    assert "dynamic-sized tensors" in check(report, "static shapes").detail
+    assert " of 10 map" not in report.table()
 
 
 def test_an_operator_version_the_compiler_cannot_parse_is_named(tmp_path):
@@ -89,7 +93,7 @@ def test_cli_prints_the_table_and_exits_1_when_not_compatible(capsys):
     out = capsys.readouterr().out
     assert "operator" in out and "version" in out and "Edge TPU" in out
     assert "CONV_2D" in out and "FULLY_CONNECTED" in out
-    assert "Model not quantized" in out and "verdict: NOT compatible" in out
+    assert "Model not quantized" in out and "verdict: REFUSED" in out
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -300,3 +304,60 @@ def test_mobilenet_v2_full_int8_passes(tf, tmp_path):
     assert report.compatible, report.problems
     counts = {(r["op"], r["count"]) for r in report.op_counts()}
     assert {("DEPTHWISE_CONV_2D", 17), ("ADD", 10), ("MEAN", 1)} <= counts
+
+
+def tiny_conv(tf, batch: int | None):
+    layers = tf.keras.layers
+    tf.keras.utils.set_random_seed(0)
+    return tf.keras.Sequential(
+        [
+            tf.keras.Input((6, 6, 1), batch_size=batch),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(3),
+        ]
+    )
+
+
+def convert_int8(tf, model, int8_io: bool) -> bytes:
+    """Full-int8 body; int8 input/output only when ``int8_io`` (else the converter keeps float)."""
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    images = representative((6, 6, 1))
+    converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(len(images)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if int8_io:
+        converter.inference_input_type = converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Statistics for quantized inputs")
+def test_float_io_around_an_int8_body_compiles_with_the_edges_on_the_cpu(tf, tmp_path):
+    path = _write(tmp_path, "float_io.tflite", convert_int8(tf, tiny_conv(tf, 1), int8_io=False))
+    report = preflight(path)
+    ops = [(o.name, o.maps) for o in report.ops]
+    assert ops[0] == ("QUANTIZE", False) and ops[-1] == ("DEQUANTIZE", False)
+    assert all(maps for _, maps in ops[1:-1]), report.table()
+    assert "float input: runs on the CPU" in report.ops[0].why
+    assert check(report, "every tensor quantized").ok
+    mapped = check(report, "every operation maps to the Edge TPU")
+    assert f"{len(ops) - 2} of {len(ops)} map" in mapped.detail
+    assert report.compiles and not report.compatible
+    assert "compiles, partly on the CPU" in report.verdict() and "QUANTIZE, DEQUANTIZE" in (
+        report.verdict()
+    )
+    assert "Model not quantized" not in report.table()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Statistics for quantized inputs")
+def test_an_open_batch_is_refused_and_the_same_model_with_batch_1_passes(tf, tmp_path):
+    fixed = _write(tmp_path, "fixed.tflite", convert_int8(tf, tiny_conv(tf, 1), int8_io=True))
+    open_ = _write(tmp_path, "open.tflite", convert_int8(tf, tiny_conv(tf, None), int8_io=True))
+    assert preflight(fixed).compatible, preflight(fixed).table()
+    report = preflight(open_)
+    assert not report.compiles and report.verdict().startswith("REFUSED")
+    assert "static-sized tensors" in check(report, "static shapes").detail
+    assert check(report, "every operation maps to the Edge TPU").detail.startswith("none:")
+    assert not any("where mapping stopped" in o.why for o in report.ops)

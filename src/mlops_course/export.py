@@ -3,7 +3,8 @@
 
 - ``models/digits/1/``: a small Keras CNN on the bundled digits: the trained network itself
   (``model.keras``), then ONNX (fp32, int8 dynamic, int8 static QDQ) and TFLite (fp32, dynamic
-  range, full int8 with int8 input/output) made from it;
+  range, full int8 with int8 input/output) made from it, and the same full int8 with a fixed
+  batch of 1, ready for the Edge TPU compiler (:mod:`mlops_course.edgetpu.ready`, lesson 10);
 - ``models/diabetes/1/``: a scikit-learn regressor (scaler + ridge) as ONNX via skl2onnx;
 - ``models/mobilenet/1/``: MobileNetV2 for the serving benchmark (``all`` only; see
   :mod:`mlops_course.mobilenet`);
@@ -40,6 +41,12 @@ from mlops_course.data import (
     load_diabetes_split,
     load_digits_split,
 )
+from mlops_course.edgetpu.ready import (
+    READY_FILE,
+    READY_PRECISION,
+    add_ready_model,
+    write_ready_model,
+)
 from mlops_course.evaluate import classification_metrics, predict_batched, regression_metrics
 from mlops_course.model_card import ModelCard, validate_card, write_card
 from mlops_course.model_repository import (
@@ -69,6 +76,7 @@ DIGITS_FILES = {
     "model_fp32.tflite": ("tflite", "fp32"),
     "model_dynamic.tflite": ("tflite", "int8-dynamic-range"),
     "model_int8.tflite": ("tflite", "int8-full"),
+    READY_FILE: ("tflite", READY_PRECISION),
 }
 
 
@@ -120,7 +128,7 @@ def export_digits(
     saved_model: str | Path | None = None,
     log=print,
 ) -> ModelCard:
-    """Train and write ``out/digits/<version>/``: seven model files and ``card.json``.
+    """Train and write ``out/digits/<version>/``: eight model files and ``card.json``.
 
     Introduced in notebooks/05_train_and_export.ipynb (``make model`` calls it). The folder is
     built beside the target and swapped in only when complete.
@@ -137,9 +145,10 @@ def export_digits(
         quantize_onnx_static(
             staging / "model.onnx", staging / "model_int8_static.onnx", split.x_train
         )
-        tflite_files = [name for name, (fmt, _) in DIGITS_FILES.items() if fmt == "tflite"]
-        for name, mode in zip(tflite_files, TFLITE_MODES, strict=True):
+        tflite_files = [n for n, (fmt, _) in DIGITS_FILES.items() if fmt == "tflite"]
+        for name, mode in zip(tflite_files[: len(TFLITE_MODES)], TFLITE_MODES, strict=True):
             (staging / name).write_bytes(convert_tflite(sm, mode, split.x_train))
+        write_ready_model(model, staging, split)
         metrics = {
             name: classification_metrics(
                 predict_batched(load_runner(staging / name), split.x_test), split.y_test
@@ -230,7 +239,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "repository laid out as <out>/<name>/<version>/.",
     )
     parser.add_argument(
-        "target", choices=("all", "digits", "diabetes"), help="which model(s) to build"
+        "target",
+        choices=("all", "digits", "diabetes", "digits-edgetpu"),
+        help="which model(s) to build; digits-edgetpu: only the Edge-TPU-ready file of an "
+        "existing digits version, from its model.keras (no training)",
     )
     add_repository_arguments(parser, DEFAULT_EPOCHS, "digits CNN epochs")
     parser.add_argument(
@@ -241,6 +253,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     check_repository_arguments(parser, args)
+    card = args.out / "digits" / str(args.version) / "card.json"
+    if args.target == "digits-edgetpu" and not card.is_file():
+        parser.error(f"digits-edgetpu: {card} does not exist (build the version first)")
     if args.saved_model is not None and args.saved_model.exists():
         parser.error(f"--saved-model {args.saved_model} already exists; choose a new folder")
     return args
@@ -251,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.target in ("all", "diabetes"):
         export_diabetes(args.out, args.version, args.seed)
+    if args.target == "digits-edgetpu":
+        add_ready_model(args.out / "digits" / str(args.version))
     if args.target in ("all", "digits"):
         export_digits(args.out, args.version, args.seed, args.epochs, args.saved_model)
     if args.target == "all":  # the serving benchmark's compute-heavy model

@@ -175,6 +175,9 @@ class TfliteRunner:
         self.input_dtype = np.dtype(self._input["dtype"])
         self.output_dtype = np.dtype(self._output["dtype"])
         self._batch = int(self._input["shape"][0])
+        # A fixed batch in the signature (e.g. the Edge TPU's batch-1 file, lesson 10) cannot be
+        # resized: such a model is run ``_batch`` rows at a time instead.
+        self._fixed = int(self._input["shape_signature"][0]) > 0
 
     def input_quantization(self) -> tuple[float, int]:
         """(scale, zero_point) of the input; (0.0, 0) for a float input."""
@@ -196,6 +199,9 @@ class TfliteRunner:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Float32 outputs for the float32 batch ``x``."""
         x = np.asarray(x, dtype=np.float32)
+        if self._fixed and len(x) != self._batch:
+            step = self._batch
+            return np.concatenate([self.predict(x[i : i + step]) for i in range(0, len(x), step)])
         self._resize(len(x))
         if self.input_dtype.kind in "iu":
             x = quantize(x, *self.input_quantization(), self.input_dtype)

@@ -3,6 +3,8 @@
     python -m mlops_course.edgetpu preflight MODEL.tflite   # exit 0 compatible, 1 not, 2 unreadable
     python -m mlops_course.edgetpu compile MODEL.tflite     # exit 0 compiled, 1 failed,
                                                             # 3 no compiler here (commands printed)
+    python -m mlops_course.edgetpu build [--out build/edgetpu]  # make edgetpu: convert the digits
+                                      # model, compile it where a compiler exists (see build.py)
 
 Introduced in notebooks/10_edge_tpu.ipynb.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from mlops_course.edgetpu.build import BUILD_DIR, DIGITS, build
 from mlops_course.edgetpu.compiler import IMAGE, compile_model
 from mlops_course.edgetpu.preflight import PreflightError, preflight
 
@@ -30,12 +34,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     build = commands.add_parser("compile", help="run edgetpu_compiler (PATH or Docker image)")
     build.add_argument("model", help="a .tflite file")
     build.add_argument("--image", default=IMAGE, help=f"compiler image (default {IMAGE})")
+    make = commands.add_parser(
+        "build", help="convert the digits model and compile it (make edgetpu)"
+    )
+    make.add_argument("--out", type=Path, default=BUILD_DIR, help=f"default {BUILD_DIR}")
+    make.add_argument("--models", type=Path, default=DIGITS, help=f"default {DIGITS}")
+    make.add_argument("--image", default=IMAGE, help=f"compiler image (default {IMAGE})")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (see the module docstring)."""
     args = parse_args(argv)
+    if args.command == "build":
+        if not (args.models / "card.json").is_file():
+            print(
+                f"error: {args.models / 'card.json'} does not exist (run make model)",
+                file=sys.stderr,
+            )
+            return EXIT_UNREADABLE
+        return build(args.out, args.models, args.image)
     try:
         report = preflight(args.model)
     except PreflightError as error:

@@ -1,20 +1,17 @@
-"""Classify with a TFLite model the way pycoral does, on the Edge TPU when present, else the CPU.
+"""Classify with a TFLite model as pycoral does: on the Edge TPU when there is one, else the CPU.
 
-pycoral (Google's Python API for Coral) has ``pycoral.utils.edgetpu.make_interpreter`` and
-``pycoral.adapters.classify.get_classes``. This module offers the same two calls:
-
-- :func:`make_interpreter` uses pycoral and the Edge TPU delegate (``libedgetpu.so.1``) when
-  BOTH exist, and otherwise LiteRT's interpreter (``ai_edge_litert``) on the CPU. Which one ran,
-  and why, is recorded: :func:`backend_of`.
+- :func:`make_interpreter` makes a LiteRT interpreter (``ai_edge_litert``). With the Edge TPU
+  delegate from LiteRT's own ``load_delegate("libedgetpu.so.1")`` when the model is compiled
+  for the Edge TPU (it holds an ``edgetpu-custom-op``) and the delegate starts; on the CPU
+  otherwise. Which one ran, and why, is recorded: :func:`backend_of`. A model is labelled
+  "Edge TPU" only when it holds the custom op: an uncompiled model would run entirely on the
+  CPU even with the delegate loaded.
 - :func:`get_classes` returns the ``top_k`` classes scoring at least ``score_threshold``, with
   the int8/uint8 output dequantized (``scale * (q - zero_point)``) exactly as pycoral does.
 
-Installation gotcha: the PyPI package called ``pycoral`` is an unrelated project. The real one
-comes from Google's Coral package index (``--extra-index-url https://google-coral.github.io/
-py-repo/``) and exists only for Python ≤ 3.9, so the course never installs it and detects it
-at run time instead.
-
-Introduced in notebooks/10_edge_tpu.ipynb.
+Note: Google's pycoral (``pycoral.utils.edgetpu.make_interpreter``) wraps the same delegate, but
+it exists only for Python ≤ 3.9 (from Coral's own package index; PyPI's ``pycoral`` is an
+unrelated project), so the course calls LiteRT directly. Introduced in notebooks/10_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -26,8 +23,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from mlops_course.environment import EDGETPU_LIB, edgetpu_library_loads, pycoral_found
+from mlops_course.edgetpu.rules import EDGETPU_CUSTOM_OP
+from mlops_course.edgetpu.tflite_file import op_name, read_model
+from mlops_course.environment import EDGETPU_LIB, edgetpu_library_loads
 from mlops_course.quantization import dequantize, quantize
+
+CPU, EDGE_TPU = "CPU (LiteRT)", "Edge TPU"
 
 
 class Class(NamedTuple):
@@ -45,62 +46,86 @@ class Backend:
     reason: str
 
 
-def _delegate_loads(library: str = EDGETPU_LIB) -> tuple[bool, str]:
-    """Does the Edge TPU delegate start, i.e. is the runtime installed and a device attached?"""
+def edgetpu_ops(model_path: str | Path) -> int:
+    """How many ``edgetpu-custom-op`` operators the model holds (0: not compiled for the TPU).
+
+    Introduced in notebooks/10_edge_tpu.ipynb. Raises ``PreflightError`` for an unreadable file.
+    """
+    model = read_model(model_path)
+    return sum(
+        op_name(model, op)[0] == EDGETPU_CUSTOM_OP
+        for subgraph in model.subgraphs
+        for op in subgraph.operators or []
+    )
+
+
+def load_edgetpu_delegate(
+    device: str | None = None, library: str = EDGETPU_LIB
+) -> tuple[Any | None, str]:
+    """``(delegate, why)`` from LiteRT's ``load_delegate``; ``(None, why not)`` when it fails.
+
+    ``device`` is libedgetpu's option (``":0"``, ``"usb"``, ``"usb:1"``, ``"pci"``); ``None``
+    takes any Edge TPU. Introduced in notebooks/10_edge_tpu.ipynb.
+    """
     ok, detail = edgetpu_library_loads(library)
     if not ok:  # checked first: a failed load_delegate also prints noise from LiteRT's __del__
-        return False, detail
+        return None, detail
     from ai_edge_litert.interpreter import load_delegate
 
     try:
-        load_delegate(library)
+        delegate = load_delegate(library, {"device": device} if device else {})
     except (OSError, ValueError, RuntimeError) as error:
         first = str(error).strip().splitlines()
-        return False, f"the Edge TPU delegate does not start ({first[0] if first else 'error'})"
-    return True, f"the Edge TPU delegate ({library}) starts"
+        return None, f"the Edge TPU delegate does not start ({first[0] if first else 'error'})"
+    return delegate, f"LiteRT's load_delegate({library!r}) started the Edge TPU delegate"
 
 
 def edgetpu_support() -> tuple[bool, str]:
-    """``(True, why)`` when pycoral AND the Edge TPU delegate are both usable, else why not.
+    """``(True, why)`` when the Edge TPU delegate starts here (runtime and device), else why not.
 
     Introduced in notebooks/10_edge_tpu.ipynb.
     """
-    pycoral = pycoral_found()
-    delegate, detail = _delegate_loads() if pycoral else edgetpu_library_loads()
-    if pycoral and delegate:
-        return True, f"Google's pycoral is installed and {detail}"
-    missing = []
-    if not pycoral:
-        missing.append("Google's pycoral is not installed (pycoral.utils.edgetpu not found)")
-    if not delegate:
-        missing.append(detail)
-    return False, "; ".join(missing)
+    delegate, detail = load_edgetpu_delegate()
+    return delegate is not None, detail
 
 
 def make_interpreter(
     model_path: str | Path, device: str | None = None, num_threads: int = 1
 ) -> Any:
-    """An interpreter for ``model_path``: Edge TPU via pycoral when possible, else LiteRT on CPU.
+    """A LiteRT interpreter for ``model_path``: on the Edge TPU when possible, else the CPU.
 
     Introduced in notebooks/10_edge_tpu.ipynb. ``device`` follows pycoral (``None`` = any Edge
-    TPU, ``":0"``, ``"usb"``, ``"pci"``); ``"cpu"`` forces the CPU. Asking for a specific Edge TPU
-    that is not there raises ``ValueError`` (as pycoral does). Call ``allocate_tensors()`` next.
+    TPU, ``":0"``, ``"usb"``, ``"pci"``); ``"cpu"`` forces the CPU. A named Edge TPU that is not
+    usable, or a compiled model without its delegate, raises ``ValueError`` (the CPU cannot run
+    an ``edgetpu-custom-op``). Call ``allocate_tensors()`` next.
     """
-    if device == "cpu":
-        backend = Backend("CPU (LiteRT)", "the CPU was requested")
-    else:
-        ok, reason = edgetpu_support()
-        if ok:
-            from pycoral.utils import edgetpu
-
-            interpreter = edgetpu.make_interpreter(str(model_path), device=device)
-            interpreter.mlops_backend = Backend("Edge TPU", reason)
-            return interpreter
-        if device is not None:
-            raise ValueError(f"Edge TPU {device!r} requested but not usable: {reason}")
-        backend = Backend("CPU (LiteRT)", f"no Edge TPU: {reason}")
     from ai_edge_litert.interpreter import Interpreter
 
+    custom_ops = edgetpu_ops(model_path)
+    name = Path(model_path).name
+    if device == "cpu":
+        if custom_ops:
+            raise ValueError(f"{name} is compiled for the Edge TPU; the CPU cannot run it")
+        backend = Backend(CPU, "the CPU was requested")
+    else:
+        delegate, detail = load_edgetpu_delegate(device)
+        if delegate is None and device is not None:
+            raise ValueError(f"Edge TPU {device!r} requested but not usable: {detail}")
+        if delegate is None and custom_ops:
+            raise ValueError(f"{name} is compiled for the Edge TPU, but {detail}")
+        why = f"{name} is not compiled for the Edge TPU (no {EDGETPU_CUSTOM_OP})"
+        if delegate is not None and custom_ops:
+            interpreter = Interpreter(
+                model_path=str(model_path),
+                experimental_delegates=[delegate],
+                num_threads=num_threads,
+            )
+            why = f"{detail}; the model holds {custom_ops} {EDGETPU_CUSTOM_OP}"
+            interpreter.mlops_backend = Backend(EDGE_TPU, why)
+            return interpreter
+        if device is not None:
+            raise ValueError(f"Edge TPU {device!r} requested, but {why}")
+        backend = Backend(CPU, why if delegate is not None else f"{why}; {detail}")
     interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
     interpreter.mlops_backend = backend
     return interpreter
@@ -165,8 +190,9 @@ def classify_image(
 def inference_times_ms(interpreter: Any, image: np.ndarray, runs: int = 5) -> list[float]:
     """Wall-clock milliseconds of ``runs`` invocations on one image, the first one included.
 
-    Introduced in notebooks/10_edge_tpu.ipynb, like the seed's "INFERENCE TIME" listing: the
-    first run also pays one-time costs (on the Edge TPU, loading the model into its memory).
+    Introduced in notebooks/10_edge_tpu.ipynb, like the "INFERENCE TIME" listing of Coral's
+    classification example: the first run also pays one-time costs (on the Edge TPU, loading the
+    model into its memory).
     """
     set_input(interpreter, image)
     times = []

@@ -26,6 +26,13 @@ COMPILER = "edgetpu_compiler"
 IMAGE = "mlops-course/edgetpu-compiler"
 DOCKERFILE_DIR = "docker/edgetpu-compiler"
 TIMEOUT_S = 300
+#: The compiler exists only for x86-64: on an arm64 host (Apple Silicon) Docker must build and run
+#: the amd64 image under emulation, or the build fails (no arm64 package in Coral's repository).
+PLATFORM = "linux/amd64"
+#: Compiler 16's output needs Edge TPU runtime (libedgetpu) 14 or newer; stated explicitly so the
+#: log says so. ``-m 13`` targets an older runtime (some operations may then stay on the CPU).
+MIN_RUNTIME_VERSION = 14
+FLAGS = ("--show_operations", "--min_runtime_version", str(MIN_RUNTIME_VERSION))
 
 
 @dataclass(frozen=True)
@@ -86,16 +93,16 @@ def compile_commands(model: str | Path, image: str = IMAGE) -> dict[str, list[st
     folder = model.parent.as_posix() or "."
     mount = f'"$PWD/{folder}"' if not model.parent.is_absolute() else shlex.quote(folder)
     name = shlex.quote(model.name)
+    flags = " ".join(FLAGS)
     return {
         "path": [
-            f"{COMPILER} --show_operations --out_dir {shlex.quote(folder)} "
-            f"{shlex.quote(model.as_posix())}"
+            f"{COMPILER} {flags} --out_dir {shlex.quote(folder)} {shlex.quote(model.as_posix())}"
         ],
         "docker": [
-            f"docker build -t {image} {DOCKERFILE_DIR}",
-            f'docker run --rm --network none --user "$(id -u):$(id -g)" '
-            f"-v {mount}:/models -w /models --entrypoint {COMPILER} {image} "
-            f"--show_operations --out_dir /models {name}",
+            f"docker build --platform {PLATFORM} -t {image} {DOCKERFILE_DIR}",
+            f"docker run --platform {PLATFORM} --rm --network none "
+            f'--user "$(id -u):$(id -g)" -v {mount}:/models -w /models '
+            f"--entrypoint {COMPILER} {image} {flags} --out_dir /models {name}",
         ],
     }
 
@@ -206,13 +213,13 @@ def compile_model(
         return CompileResult(False, status.reason, commands)
     folder = model.parent.resolve()
     if status.how == "path":
-        argv = [COMPILER, "--show_operations", "--out_dir", str(folder), str(model.resolve())]
+        argv = [COMPILER, *FLAGS, "--out_dir", str(folder), str(model.resolve())]
     else:
         argv = [
-            *("docker", "run", "--rm", "--network", "none"),
+            *("docker", "run", "--platform", PLATFORM, "--rm", "--network", "none"),
             *("--user", f"{os.getuid()}:{os.getgid()}", "-v", f"{folder}:/models"),
             *("-w", "/models", "--entrypoint", COMPILER, image),
-            *("--show_operations", "--out_dir", "/models", model.name),
+            *(*FLAGS, "--out_dir", "/models", model.name),
         ]
     expected = folder / compiled_name(model)
     try:

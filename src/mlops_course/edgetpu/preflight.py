@@ -5,7 +5,11 @@ installable on most machines (ours included), so this module answers the questio
 answer first: *would this model map onto the Edge TPU?* It reads the model's flatbuffer and
 reports, per operator, its name, its version and whether it maps to the Edge TPU (and why not),
 plus model-wide checks: every tensor quantized (otherwise the compiler stops with "Model not
-quantized"), static shapes, batch size 1, and operator versions the compiler can parse.
+quantized"), static shapes (otherwise it refuses "dynamic-sized tensors"), batch size 1, and
+operator versions the compiler can parse. A full-int8 body with a float input and output
+compiles: only its edge QUANTIZE/DEQUANTIZE stay on the CPU. The verdicts
+(:mod:`mlops_course.edgetpu.report`) follow what compiler 16 does; the sources are cited in
+:mod:`mlops_course.edgetpu.rules`.
 
 The rules are data in :mod:`mlops_course.edgetpu.rules` (with their sources); reading the
 file is :mod:`mlops_course.edgetpu.tflite_file`. Coral's page also says that the compiler maps
@@ -20,12 +24,13 @@ Introduced in notebooks/10_edge_tpu.ipynb.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_course.edgetpu.report import Check, OpReport, Preflight
 from mlops_course.edgetpu.rules import (
     COMPILER_VERSION,
+    DYNAMIC_SHAPES_ERROR,
     EDGE_TPU_DTYPES,
     EDGETPU_CUSTOM_OP,
     FLOAT_DTYPES,
@@ -45,79 +50,6 @@ from mlops_course.edgetpu.tflite_file import (
 )
 
 __all__ = ["Check", "OpReport", "Preflight", "PreflightError", "preflight", "read_model"]
-
-
-@dataclass(frozen=True)
-class OpReport:
-    """One operator in execution order: does it map to the Edge TPU, and if not, why."""
-
-    index: int
-    name: str
-    version: int
-    maps: bool
-    why: str
-
-
-@dataclass(frozen=True)
-class Check:
-    """One model-wide requirement and whether the model meets it."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class Preflight:
-    """The preflight of one model: per-operator reports, model-wide checks and the verdict.
-
-    Introduced in notebooks/10_edge_tpu.ipynb.
-    """
-
-    path: Path
-    ops: list[OpReport]
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def compatible(self) -> bool:
-        """True when every model-wide check passes (which includes "every op maps")."""
-        return all(check.ok for check in self.checks)
-
-    @property
-    def problems(self) -> list[str]:
-        return [f"{check.name}: {check.detail}" for check in self.checks if not check.ok]
-
-    def op_counts(self) -> list[dict[str, Any]]:
-        """Operators grouped by (op, version, maps): a short table for big models."""
-        counts: dict[tuple[str, int, bool], int] = {}
-        for o in self.ops:
-            counts[(o.name, o.version, o.maps)] = counts.get((o.name, o.version, o.maps), 0) + 1
-        return [
-            {"op": name, "version": version, "count": n, "edge_tpu": "yes" if maps else "no"}
-            for (name, version, maps), n in counts.items()
-        ]
-
-    def verdict(self) -> str:
-        if self.compatible:
-            return f"compatible: all {len(self.ops)} operations map to the Edge TPU"
-        return f"NOT compatible ({len(self.problems)} problem(s))"
-
-    def table(self) -> str:
-        """The per-operator table, the model-wide checks and the verdict, as printable text."""
-        width = max([len("operator"), *(len(o.name) for o in self.ops)])
-        lines = [
-            f"Edge TPU preflight: {self.path.name} (rules: Coral models-intro, compiler "
-            f"{COMPILER_VERSION})",
-            f"  {'#':>3}  {'operator':<{width}}  version  Edge TPU  why",
-        ]
-        for o in self.ops:
-            flag = "yes" if o.maps else "no"
-            lines.append(f"  {o.index:>3}  {o.name:<{width}}  {o.version:>7}  {flag:<8}  {o.why}")
-        lines.append("checks:")
-        for check in self.checks:
-            lines.append(f"  [{'ok' if check.ok else 'FAIL':>4}] {check.name}: {check.detail}")
-        lines.append(f"verdict: {self.verdict()}")
-        return "\n".join(lines)
 
 
 # --- the checks ---------------------------------------------------------------------------
@@ -183,54 +115,119 @@ def preflight(path: str | Path) -> Preflight:
 
     Introduced in notebooks/10_edge_tpu.ipynb. Raises :class:`PreflightError` when the file
     cannot be read as a TFLite model; otherwise returns a :class:`Preflight` whose ``table()``
-    shows every operator and whose ``compatible`` is the verdict.
+    shows every operator and whose ``verdict()`` says: compatible, compiles partly on the CPU,
+    or refused by the compiler.
     """
     schema = litert_schema()
     model = read_model(path)
     try:
-        ops = _op_reports(schema, model)
-        checks = _model_checks(schema, model, ops)
+        edges, edge_tensors = float_edges(schema, model)
+        ops = [
+            _op_report(schema, model, model.subgraphs[0], index, op)
+            for index, op in enumerate(model.subgraphs[0].operators or [])
+        ]
+        checks = _model_checks(schema, model, ops, edge_tensors)
+        refused = any(check.refuses and not check.ok for check in checks)
+        if not refused:
+            ops = _mapping_order(ops, edges)
+        checks.append(_mapped_check(ops, edges, refused))
     except (IndexError, KeyError, TypeError, ValueError) as error:  # inconsistent, not a bug
         raise PreflightError(f"{path}: inconsistent TensorFlow Lite flatbuffer ({error})") from None
     return Preflight(Path(path), ops, checks)
 
 
-def _op_reports(schema: Any, model: Any) -> list[OpReport]:
-    """Per-operator reports in execution order; after the first unmapped op, nothing maps."""
+def float_edges(schema: Any, model: Any) -> tuple[set[int], set[int]]:
+    """Operators (and tensors) that convert a float model input to int8 or int8 to a float output.
+
+    The converter adds them when ``inference_input_type``/``inference_output_type`` are left at
+    float32. The real compiler leaves them on the CPU and still maps the int8 body between them.
+    """
     subgraph = model.subgraphs[0]
-    ops: list[OpReport] = []
+    types, tensors = enum_names(schema.TensorType), subgraph.tensors
+    inputs, outputs = set(indices(subgraph.inputs)), set(indices(subgraph.outputs))
+    operators = subgraph.operators or []
+    uses: dict[int, int] = {}
+    for op in operators:
+        for i in indices(op.inputs):
+            uses[i] = uses.get(i, 0) + 1
+    ops, edge_tensors = set(), set()
+    for index, op in enumerate(operators):
+        name, _ = op_name(model, op)
+        ins, outs = indices(op.inputs), indices(op.outputs)
+        if not ins or not outs:
+            continue
+        source, target = types[tensors[ins[0]].type], types[tensors[outs[0]].type]
+        if name == "QUANTIZE" and ins[0] in inputs and uses.get(ins[0]) == 1:
+            if source in FLOAT_DTYPES and target in EDGE_TPU_DTYPES:
+                ops.add(index)
+                edge_tensors.add(ins[0])
+        if name == "DEQUANTIZE" and outs[0] in outputs and uses.get(outs[0], 0) == 0:
+            if source in EDGE_TPU_DTYPES and target in FLOAT_DTYPES:
+                ops.add(index)
+                edge_tensors.add(outs[0])
+    return ops, edge_tensors
+
+
+def _mapping_order(ops: list[OpReport], edges: set[int]) -> list[OpReport]:
+    """After the first unmapped operation nothing maps; float-I/O edges run on the CPU aside."""
+    result: list[OpReport] = []
     stopped_at: OpReport | None = None
-    for index, op in enumerate(subgraph.operators or []):
-        report = _op_report(schema, model, subgraph, index, op)
-        if stopped_at is not None and report.maps:
-            report = OpReport(
-                index,
-                report.name,
-                report.version,
-                False,
+    for o in ops:
+        if o.index in edges:
+            where = "input" if o.name == "QUANTIZE" else "output"
+            why = f"converts the model's float {where}: runs on the CPU; the int8 body still maps"
+            result.append(OpReport(o.index, o.name, o.version, False, why))
+            continue
+        if stopped_at is not None and o.maps:
+            why = (
                 f"supported, but runs on the CPU: it comes after #{stopped_at.index} "
-                f"{stopped_at.name}, where mapping stopped",
+                f"{stopped_at.name}, where mapping stopped"
             )
-        if not report.maps and stopped_at is None:
-            stopped_at = report
-        ops.append(report)
-    return ops
+            o = OpReport(o.index, o.name, o.version, False, why)
+        if not o.maps and stopped_at is None:
+            stopped_at = o
+        result.append(o)
+    return result
 
 
-def _model_checks(schema: Any, model: Any, ops: list[OpReport]) -> list[Check]:
+def _mapped_check(ops: list[OpReport], edges: set[int], refused: bool) -> Check:
+    name = "every operation maps to the Edge TPU"
+    if refused:
+        return Check(name, False, "none: the compiler refuses the whole model (see above)")
+    unmapped = [o for o in ops if not o.maps]
+    detail = f"{len(ops) - len(unmapped)} of {len(ops)} map"
+    inner = [o for o in unmapped if o.index not in edges]
+    if inner:
+        detail += f"; first unmapped: #{inner[0].index} {inner[0].name}"
+    if len(inner) < len(unmapped):
+        detail += "; the float input/output conversions run on the CPU"
+    return Check(name, bool(ops) and not unmapped, detail)
+
+
+def _model_checks(
+    schema: Any, model: Any, ops: list[OpReport], edge_tensors: set[int]
+) -> list[Check]:
     types = enum_names(schema.TensorType)
     subgraphs = model.subgraphs
-    tensors = [t for sg in subgraphs for t in (sg.tensors or [])]
     main = subgraphs[0]
+    edge_ids = {id(main.tensors[i]) for i in edge_tensors}
+    tensors = [t for sg in subgraphs for t in (sg.tensors or [])]
 
-    floats = [t for t in tensors if types.get(t.type) in FLOAT_DTYPES]
+    floats = [t for t in tensors if types.get(t.type) in FLOAT_DTYPES and id(t) not in edge_ids]
+    body = "all tensors are 8-bit integers (int32 only for constants)"
+    if edge_ids:
+        body = (
+            "the body is 8-bit; only the model's float input/output are converted, on the CPU "
+            "(int8 input and output avoid that: converter.inference_input_type = tf.int8)"
+        )
     quantized = Check(
         "every tensor quantized",
         not floats,
-        "all tensors are 8-bit integers (int32 only for constants)"
+        body
         if not floats
         else f"{len(floats)} of {len(tensors)} tensors are {types[floats[0].type]}, e.g. "
         f"{tensor_name(floats[0])!r}; the compiler would stop with 'Model not quantized'",
+        refuses=True,
     )
     dynamic = [t for t in tensors if any(d < 0 for d in signature(t))]
     static = Check(
@@ -239,7 +236,9 @@ def _model_checks(schema: Any, model: Any, ops: list[OpReport]) -> list[Check]:
         "every tensor has a fixed shape"
         if not dynamic
         else f"{len(dynamic)} tensor(s) have an unknown dimension, e.g. "
-        f"{tensor_name(dynamic[0])!r} {signature(dynamic[0])}",
+        f"{tensor_name(dynamic[0])!r} {signature(dynamic[0])}; the compiler stops with "
+        f"'{DYNAMIC_SHAPES_ERROR}'",
+        refuses=True,
     )
     batches = [signature(main.tensors[i]) for i in indices(main.inputs)]
     bad_batch = [s for s in batches if s and s[0] != 1]
@@ -272,20 +271,14 @@ def _model_checks(schema: Any, model: Any, ops: list[OpReport]) -> list[Check]:
         if not rejected
         else f"Didn't find op for builtin opcode '{rejected[0].name}' version "
         f"'{rejected[0].version}' (reported: {REJECTED_VERSIONS[rejected[0].name][1]})",
+        refuses=True,
     )
     single = Check(
         "one subgraph",
         len(subgraphs) == 1,
         "one subgraph" if len(subgraphs) == 1 else f"{len(subgraphs)} subgraphs (not supported)",
     )
-    unmapped = [o for o in ops if not o.maps]
-    mapped = Check(
-        "every operation maps to the Edge TPU",
-        bool(ops) and not unmapped,
-        f"{len(ops) - len(unmapped)} of {len(ops)} map"
-        + (f"; first unmapped: #{unmapped[0].index} {unmapped[0].name}" if unmapped else ""),
-    )
-    return [quantized, static, batch, rank, versions, single, mapped]
+    return [quantized, static, batch, rank, versions, single]
 
 
 def _outer_size(dims: list[int]) -> int:

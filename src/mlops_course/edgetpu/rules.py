@@ -4,6 +4,18 @@
   operations": https://coral.ai/docs/edgetpu/models-intro/ (the table below transcribes the
   operations and their known limitations; mirrored for the same chip by Axis, ARTPEC-7
   "Supported ops").
+- Whole-model refusals (the compiler writes no file): Coral's "Model requirements" say "Tensor
+  sizes are constant at compile-time (no dynamic sizes)"; compiler 16 stops on an open batch
+  (``-1``) with :data:`DYNAMIC_SHAPES_ERROR` then "Compilation failed" (log in ISSUES + "829").
+  A float body stops it with "Model not quantized" (the models-intro page: "supports only
+  TensorFlow Lite models that are fully 8-bit quantized").
+- Float input/output around a full-int8 body: the compiler maps the body and leaves the
+  QUANTIZE at the input and the DEQUANTIZE at the output on the CPU. Its operation log (see
+  https://coral.ai/docs/edgetpu/compiler/, "-s, --show_operations") reads, for such a model,
+  "QUANTIZE 1 Operation is otherwise supported, but not mapped due to some unspecified
+  limitation" and "DEQUANTIZE 1 Operation is working on an unsupported data type", every other
+  operation "Mapped to Edge TPU" (logs in https://github.com/f0cal/google-coral/issues/20 and
+  ISSUES + "659").
 - Operator versions: the current (and last) public compiler, 16.0.384591198, was built against
   an older TFLite; models from newer converters fail to parse with "Didn't find op for builtin
   opcode 'X' version 'N'". Reported cases are listed in ``REJECTED_VERSIONS`` with their issue.
@@ -92,3 +104,8 @@ REJECTED_VERSIONS: dict[str, tuple[int, str]] = {
 EDGE_TPU_DTYPES = ("INT8", "UINT8")
 FLOAT_DTYPES = ("FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16")
 EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
+#: What compiler 16 prints before "Compilation failed" for a model with an unknown dimension.
+DYNAMIC_SHAPES_ERROR = (
+    "Attempting to use a delegate that only supports static-sized tensors with a graph that has "
+    "dynamic-sized tensors"
+)
