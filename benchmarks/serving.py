@@ -1,9 +1,9 @@
-"""The model server against a naive seed-style server and against in-process ONNX Runtime.
+"""The model server against a naive tutorial-style server and against in-process ONNX Runtime.
 
 Measured in one run on loopback (targets from the course's issue 5, recorded with pass/fail in
 ``benchmarks/results/serving.json``; the plot is ``serving.png``):
 
-- production server ≥ 50× the naive seed-style server's throughput at batch 1;
+- production server ≥ 50× the naive tutorial-style server's throughput at batch 1;
 - batching pays: samples/s at batch 64 ≥ 10× samples/s at batch 1;
 - the protocol's own cost at batch 64 (client + server CPU per request minus in-process
   inference of the same batch) is ≥ 5× lower with the binary tensor extension than with JSON;
@@ -401,7 +401,7 @@ def plot(rows: list, heavy: dict | None, binary_ratio: float, protocol: dict, pa
     axes[3].legend(fontsize=8, loc="upper right")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
-    fig.suptitle("Production server vs naive seed-style server vs in-process (one run, 2 cores)")
+    fig.suptitle("Production server vs naive tutorial-style server vs in-process (one run, 2 cores)")
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
