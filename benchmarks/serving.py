@@ -401,7 +401,7 @@ def plot(rows: list, heavy: dict | None, binary_ratio: float, protocol: dict, pa
     axes[3].legend(fontsize=8, loc="upper right")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
-    fig.suptitle("Production server vs naive tutorial-style server vs in-process (one run, 2 cores)")
+    fig.suptitle("Production server vs naive (tutorial-style) server vs in-process (one run)")
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -52,7 +52,7 @@ def create_app(model_path: str | Path) -> Flask:
 
 
 def make_keras_model(path: Path, epochs: int = 1, seed: int = 0) -> Path:
-    """Train the course CNN briefly and save it as ``.keras`` (what the tutorial-style server loads)."""
+    """Train the course CNN briefly and save it as ``.keras`` (what the naive server loads)."""
     from mlops_course.data import load_digits_split
     from mlops_course.train import train_digits_cnn
 
