@@ -23,6 +23,17 @@ def test_lab_solution_follows_conventions(path: Path):
     assert style.lab_problems(path) == []
 
 
+#: Lessons whose streams still move '# NBVAL_IGNORE_OUTPUT' lines into cell tags (issue #18).
+IGNORE_COMMENTS_PENDING = {"09_kubernetes.ipynb", "10_edge_tpu.ipynb"}
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_marks_unstable_outputs_with_a_tag(path: Path):
+    if path.name in IGNORE_COMMENTS_PENDING:
+        pytest.skip("issue #18: converted by the stream that owns this lesson")
+    assert style.check_ignore_tags(nbformat.read(path, as_version=4)) == []
+
+
 def test_template_has_the_lesson_skeleton():
     nb = nbformat.read(ROOT / "notebooks/_template.ipynb", as_version=4)
     assert style.check_title(nb) == []
@@ -152,3 +163,12 @@ def test_oversized_notebook_is_caught(tmp_path: Path):
     path = tmp_path / "01_big.ipynb"
     nbformat.write(nb, path)
     assert style.check_file(path)
+
+
+def test_ignore_comment_is_caught():
+    nb = good_notebook()
+    nb.cells[4].source = "# NBVAL_IGNORE_OUTPUT\nassert math.pi > 3"
+    assert style.check_ignore_tags(nb)
+    nb.cells[4].source = "assert math.pi > 3"
+    nb.cells[4].metadata["tags"] = ["nbval-ignore-output"]
+    assert style.check_ignore_tags(nb) == []
