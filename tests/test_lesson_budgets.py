@@ -27,7 +27,6 @@ OVER_BUDGET = {
     "02_logistic_regression.ipynb": "#18",
     "03_neural_networks.ipynb": "#18",
     "04_quantization_math.ipynb": "#18",
-    "06_optimize_models.ipynb": "#18",
     "07_serving_with_flask.ipynb": "#18",
     "08_containers.ipynb": "#18",
     "09_kubernetes.ipynb": "#18",

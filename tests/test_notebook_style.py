@@ -1,6 +1,7 @@
 """Lessons and labs follow the notebook conventions; each rule is shown to catch a violation."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -172,3 +173,19 @@ def test_ignore_comment_is_caught():
     nb.cells[4].source = "assert math.pi > 3"
     nb.cells[4].metadata["tags"] = ["nbval-ignore-output"]
     assert style.check_ignore_tags(nb) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("tags", "returncode"), [(["nbval-ignore-output"], 0), ([], 1)])
+def test_nbval_honours_the_ignore_tag(tmp_path: Path, tags: list[str], returncode: int):
+    """The course's nbval skips the comparison of a tagged cell and compares an untagged one."""
+    cell = new_code_cell("import random\nprint(random.random())", execution_count=1)
+    cell.metadata["tags"] = tags
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.123\n")]
+    path = tmp_path / "01_tagged.ipynb"
+    nbformat.write(new_notebook(cells=[cell]), path)
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval"]
+    result = subprocess.run(
+        [*args, "--nbval-current-env", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == returncode, result.stdout[-2000:]
