@@ -101,6 +101,18 @@ def check_asserts(nb) -> list[str]:
     )
 
 
+IGNORE_COMMENT = re.compile(r"^\s*#\s*NBVAL_IGNORE_OUTPUT\s*$", re.M)
+
+
+def check_ignore_tags(nb) -> list[str]:
+    """Unstable outputs carry the ``nbval-ignore-output`` cell tag, not a comment students read."""
+    return [
+        f"cell {index}: use the nbval-ignore-output tag instead of '# NBVAL_IGNORE_OUTPUT'"
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and IGNORE_COMMENT.search(cell.source)
+    ]
+
+
 def check_links(nb, folder: Path) -> list[str]:
     problems = []
     for index, cell in enumerate(nb.cells):

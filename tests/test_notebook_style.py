@@ -1,6 +1,7 @@
 """Lessons and labs follow the notebook conventions; each rule is shown to catch a violation."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,17 @@ def test_lesson_follows_conventions(path: Path):
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_lab_solution_follows_conventions(path: Path):
     assert style.lab_problems(path) == []
+
+
+#: Lessons whose streams still move '# NBVAL_IGNORE_OUTPUT' lines into cell tags (issue #18).
+IGNORE_COMMENTS_PENDING = {"09_kubernetes.ipynb", "10_edge_tpu.ipynb"}
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_marks_unstable_outputs_with_a_tag(path: Path):
+    if path.name in IGNORE_COMMENTS_PENDING:
+        pytest.skip("issue #18: converted by the stream that owns this lesson")
+    assert style.check_ignore_tags(nbformat.read(path, as_version=4)) == []
 
 
 def test_template_has_the_lesson_skeleton():
@@ -152,3 +164,28 @@ def test_oversized_notebook_is_caught(tmp_path: Path):
     path = tmp_path / "01_big.ipynb"
     nbformat.write(nb, path)
     assert style.check_file(path)
+
+
+def test_ignore_comment_is_caught():
+    nb = good_notebook()
+    nb.cells[4].source = "# NBVAL_IGNORE_OUTPUT\nassert math.pi > 3"
+    assert style.check_ignore_tags(nb)
+    nb.cells[4].source = "assert math.pi > 3"
+    nb.cells[4].metadata["tags"] = ["nbval-ignore-output"]
+    assert style.check_ignore_tags(nb) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("tags", "returncode"), [(["nbval-ignore-output"], 0), ([], 1)])
+def test_nbval_honours_the_ignore_tag(tmp_path: Path, tags: list[str], returncode: int):
+    """The course's nbval skips the comparison of a tagged cell and compares an untagged one."""
+    cell = new_code_cell("import random\nprint(random.random())", execution_count=1)
+    cell.metadata["tags"] = tags
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.123\n")]
+    path = tmp_path / "01_tagged.ipynb"
+    nbformat.write(new_notebook(cells=[cell]), path)
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval"]
+    result = subprocess.run(
+        [*args, "--nbval-current-env", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == returncode, result.stdout[-2000:]

@@ -44,7 +44,7 @@ def _max_error_in_steps(x, q, scale, zero_point=0, axis=None) -> float:
     return float(np.max(err / step))
 
 
-# --- the worked example of lesson 04 (seed 002 §4.1) -------------------------------------------
+# --- the worked example of lesson 04: R = [-0.9, 1.2, 3.4, 0.2, -2.5] ----------------------------
 
 
 def test_worked_example_matches_the_lesson():

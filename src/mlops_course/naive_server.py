@@ -1,10 +1,19 @@
-"""The seed articles' way to serve a model, kept only to measure why it is wrong. Do not deploy.
+"""A typical tutorial's way to serve a model, kept only to measure why it is wrong. Do not deploy.
 
-It does what the seeds do: the Flask development server, the Keras model loaded from disk
-inside the request handler (on every request), ``model.predict`` on whatever JSON arrives, no
-validation. The seeds also pass ``debug=True``, which turns every uncaught error into an
-interactive Python console in the browser: anyone who can reach the port can run code on the
-machine. That part is left out here on purpose; the lesson explains it instead.
+Tutorials commonly serve a model like this (abridged)::
+
+    @app.route("/predict", methods=["POST"])
+    def predict():
+        clf = joblib.load("model.joblib")  # read from disk on every request
+        return jsonify({"prediction": list(clf.predict(pd.DataFrame(request.json)))})
+
+    app.run(host="0.0.0.0", port=5000, debug=True)
+
+This module does the same for the course's Keras model: the Flask development server, the model
+loaded from disk inside the request handler, ``model.predict`` on whatever JSON arrives, no
+validation. ``debug=True`` turns every uncaught error into an interactive Python console in the
+browser (anyone who can reach the port can run code on the machine); that part is left out on
+purpose, and the lesson explains it instead.
 
 ``python -m mlops_course.naive_server --port 5000 --model digits.keras`` (trains a one-epoch
 Keras CNN into ``--model`` first when the file does not exist; needs TensorFlow).
@@ -22,13 +31,13 @@ from flask import Flask, jsonify, request
 
 
 def create_app(model_path: str | Path) -> Flask:
-    """The seed-style app serving the Keras file at ``model_path`` (read on every request)."""
+    """The tutorial-style app serving the Keras file at ``model_path`` (read on every request)."""
     app = Flask(__name__)
     model_path = Path(model_path)
 
     @app.get("/")
     def home():
-        return "naive digits server (seed style)"
+        return "naive digits server (tutorial style)"
 
     @app.post("/predict")
     def predict():
@@ -43,7 +52,7 @@ def create_app(model_path: str | Path) -> Flask:
 
 
 def make_keras_model(path: Path, epochs: int = 1, seed: int = 0) -> Path:
-    """Train the course CNN briefly and save it as ``.keras`` (what the seeds' server loads)."""
+    """Train the course CNN briefly and save it as ``.keras`` (what the naive server loads)."""
     from mlops_course.data import load_digits_split
     from mlops_course.train import train_digits_cnn
 
@@ -62,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     import_tensorflow()  # quietly, before the first request
     if not args.model.exists():
         make_keras_model(args.model)
-    # the development server; the seeds add debug=True
+    # the development server; tutorials add debug=True
     create_app(args.model).run(host="127.0.0.1", port=args.port)
 
 

@@ -85,8 +85,9 @@ def save_keras(model: Any, path: str | Path) -> Path:
 def train_diabetes_regressor(split: Split, alpha: float = 1.0):
     """A scikit-learn pipeline: StandardScaler (fitted once, on training data) → Ridge.
 
-    Introduced in notebooks/05_train_and_export.ipynb. Seed 003's server refits a scaler on every
-    request's payload; exporting the fitted scaler with the model is the fix.
+    Introduced in notebooks/05_train_and_export.ipynb. A typical tutorial's server refits a
+    scaler on every request's payload (``StandardScaler().fit(payload)`` inside ``predict``);
+    exporting the fitted scaler with the model is the fix.
     """
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
