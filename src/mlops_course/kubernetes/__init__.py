@@ -1,7 +1,9 @@
 """Kubernetes manifests for the model server: load, render, validate, review, check consistency.
 
-- :mod:`~mlops_course.kubernetes.manifests`: read manifests and kustomizations, render with
-  ``kubectl kustomize``, write YAML, name and find objects;
+- :mod:`~mlops_course.kubernetes.manifests`: read manifests, render with ``kubectl kustomize``,
+  write YAML, name and find objects;
+- :mod:`~mlops_course.kubernetes.kustomize`: read the course's kustomizations without kubectl
+  (resources, and ConfigMaps generated with kustomize's content hash);
 - :mod:`~mlops_course.kubernetes.schemas`: validate against the API's JSON schemas, strictly,
   for chosen Kubernetes versions;
 - :mod:`~mlops_course.kubernetes.rules`: the rules behind checkov's checks, and checkov itself;
@@ -13,7 +15,7 @@ The names below are re-exported, so ``from mlops_course import kubernetes as k8s
 whole API. Introduced in notebooks/09_kubernetes.ipynb (lab: solutions/09_kubernetes_lab.ipynb).
 """
 
-from mlops_course.kubernetes.canary import canary_share, canary_tag, check_canary
+from mlops_course.kubernetes.canary import canary_share, canary_tag, check_canary, replicas
 from mlops_course.kubernetes.capacity import (
     hpa_desired_replicas,
     qos_class,
@@ -25,6 +27,13 @@ from mlops_course.kubernetes.consistency import (
     consistency_problems,
     server_routes,
     serving_facts,
+)
+from mlops_course.kubernetes.kustomize import (
+    configmap_hash,
+    configmap_references,
+    generate_configmap,
+    load_kustomization,
+    read_env_file,
 )
 from mlops_course.kubernetes.manifests import (
     CLUSTER_SCOPED,
@@ -41,7 +50,6 @@ from mlops_course.kubernetes.manifests import (
     differences,
     find,
     kubectl_path,
-    load_kustomization,
     load_manifests,
     model_version,
     parse_manifests,
@@ -53,9 +61,17 @@ from mlops_course.kubernetes.manifests import (
     selects,
     to_yaml,
 )
-from mlops_course.kubernetes.rules import RULES, checkov_failed, checkov_skips, review
+from mlops_course.kubernetes.rules import (
+    OTHER_SOURCES,
+    RULES,
+    checkov_failed,
+    checkov_skips,
+    review,
+)
 from mlops_course.kubernetes.schemas import (
+    OLDEST_KUBERNETES,
     Validation,
+    course_versions,
     schema_versions,
     supported_versions,
     validate,
@@ -67,6 +83,8 @@ __all__ = [
     "MODEL_LABEL",
     "MODEL_VERSION_LABEL",
     "NAME_LABEL",
+    "OLDEST_KUBERNETES",
+    "OTHER_SOURCES",
     "RULES",
     "TRACK_LABEL",
     "VERSION_ENV",
@@ -81,10 +99,14 @@ __all__ = [
     "check_canary",
     "checkov_failed",
     "checkov_skips",
+    "configmap_hash",
+    "configmap_references",
     "consistency_problems",
     "container_env",
+    "course_versions",
     "differences",
     "find",
+    "generate_configmap",
     "hpa_desired_replicas",
     "kubectl_path",
     "load_kustomization",
@@ -95,7 +117,9 @@ __all__ = [
     "pod_spec",
     "qos_class",
     "quantity",
+    "read_env_file",
     "render",
+    "replicas",
     "resource_id",
     "review",
     "rollout_steps",

@@ -15,6 +15,11 @@ from mlops_course.kubernetes.manifests import Manifest, resource_id
 
 SCHEMAS = "kubernetes-json-schema"
 
+#: The oldest Kubernetes the course's manifests are written for: the PodDisruptionBudget's
+#: ``unhealthyPodEvictionPolicy`` is beta and on by default from 1.27 (KEP-3017, GA in 1.31);
+#: 1.25's API does not know the field (strict validation fails), 1.26's ignores it (alpha, off).
+OLDEST_KUBERNETES = "1.27"
+
 
 def _schema_file(api_version: str, kind: str, version: str, strict: bool = True) -> str:
     """kubernetes-validate's file name: ``apps/v1`` Deployment → ``deployment-apps-v1.json``."""
@@ -26,13 +31,15 @@ def schema_versions() -> list[str]:
     """Every Kubernetes version kubernetes-validate ships schemas for, oldest first (``1.25``)."""
     from kubernetes_validate.utils import all_versions
 
-    return sorted(
-        {v.rsplit(".", 1)[0] for v in all_versions()}, key=lambda v: tuple(map(int, v.split(".")))
-    )
+    return sorted({v.rsplit(".", 1)[0] for v in all_versions()}, key=_version_key)
 
 
 def supported_versions(manifests: list[Manifest]) -> list[str]:
-    """The Kubernetes versions whose API has every (apiVersion, kind) that ``manifests`` use."""
+    """The Kubernetes versions whose API has every (apiVersion, kind) that ``manifests`` use.
+
+    A custom resource with a vendored CRD schema counts as present in every version (its CRD
+    adds it to whichever cluster it is installed in).
+    """
     schemas = importlib.resources.files("kubernetes_validate") / SCHEMAS
     kinds = {(m.get("apiVersion", ""), m.get("kind", "")) for m in manifests}
     return [
@@ -40,6 +47,16 @@ def supported_versions(manifests: list[Manifest]) -> list[str]:
         for version in schema_versions()
         if all((schemas / _schema_file(api, kind, f"{version}.0")).is_file() for api, kind in kinds)
     ]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(map(int, version.split(".")))
+
+
+def course_versions(manifests: list[Manifest]) -> list[str]:
+    """:func:`supported_versions` from :data:`OLDEST_KUBERNETES` on: what the course targets."""
+    oldest = _version_key(OLDEST_KUBERNETES)
+    return [v for v in supported_versions(manifests) if _version_key(v) >= oldest]
 
 
 @dataclass(frozen=True)
@@ -64,8 +81,9 @@ def validate(
     """Each manifest against each version's schema (default: the oldest and newest supported).
 
     ``strict`` refuses fields the API does not define (a typo like ``livenesProbe``). A kind with
-    no schema (a custom resource, an API removed in that version) fails too: the command line
-    tool only warns about it and exits 0, which would let anything through.
+    no schema (a custom resource the course does not vendor, an API removed in that version)
+    fails too: the command line tool only warns about it and exits 0, which would let anything
+    through. Vendored custom resources are always checked strictly, the same for every version.
     """
     import kubernetes_validate
     from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
