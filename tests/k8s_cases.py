@@ -16,6 +16,7 @@ from mlops_course.kubernetes import kustomize, manifests
 K8S = ROOT / "k8s"
 PLAIN = {"k8s": K8S, "base": K8S / "base", "canary": K8S / "overlays" / "canary"}
 OVERLAYS = {**PLAIN, "loadbalancer": K8S / "overlays" / "loadbalancer"}
+KSERVE = K8S / "overlays" / "kserve"  # custom resources: not for checkov or kubernetes-validate
 
 SEED = """\
 apiVersion: apps/v1

@@ -82,9 +82,25 @@ def test_differences_name_the_changed_paths():
 
 def test_the_package_exports_every_function_and_class_of_its_modules():
     """`from mlops_course import kubernetes as k8s` keeps working: k8s.<name> for every helper."""
-    from mlops_course.kubernetes import canary, capacity, consistency, rules, schemas
+    from mlops_course.kubernetes import (
+        canary,
+        capacity,
+        consistency,
+        custom_resources,
+        rules,
+        schemas,
+    )
 
-    for module in (manifests, kustomize, schemas, rules, capacity, canary, consistency):
+    for module in (
+        manifests,
+        kustomize,
+        schemas,
+        custom_resources,
+        rules,
+        capacity,
+        canary,
+        consistency,
+    ):
         public = {
             name
             for name, value in vars(module).items()

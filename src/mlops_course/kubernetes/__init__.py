@@ -6,6 +6,8 @@
   (resources, and ConfigMaps generated with kustomize's content hash);
 - :mod:`~mlops_course.kubernetes.schemas`: validate against the API's JSON schemas, strictly,
   for chosen Kubernetes versions;
+- :mod:`~mlops_course.kubernetes.custom_resources`: KServe's CRD schemas (vendored in ``crds/``),
+  strict;
 - :mod:`~mlops_course.kubernetes.rules`: the rules behind checkov's checks, and checkov itself;
 - :mod:`~mlops_course.kubernetes.capacity`: quantities, QoS, the HPA rule, rolling-update steps;
 - :mod:`~mlops_course.kubernetes.canary`: is a canary a canary of the stable Deployment?
@@ -27,6 +29,13 @@ from mlops_course.kubernetes.consistency import (
     consistency_problems,
     server_routes,
     serving_facts,
+)
+from mlops_course.kubernetes.custom_resources import (
+    custom_errors,
+    custom_schema,
+    has_schema,
+    schema_name,
+    vendored,
 )
 from mlops_course.kubernetes.kustomize import (
     configmap_hash,
@@ -104,9 +113,12 @@ __all__ = [
     "consistency_problems",
     "container_env",
     "course_versions",
+    "custom_errors",
+    "custom_schema",
     "differences",
     "find",
     "generate_configmap",
+    "has_schema",
     "hpa_desired_replicas",
     "kubectl_path",
     "load_kustomization",
@@ -123,6 +135,7 @@ __all__ = [
     "resource_id",
     "review",
     "rollout_steps",
+    "schema_name",
     "schema_versions",
     "security_context",
     "selects",
@@ -132,4 +145,5 @@ __all__ = [
     "to_yaml",
     "validate",
     "validation_errors",
+    "vendored",
 ]

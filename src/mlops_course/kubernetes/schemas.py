@@ -1,8 +1,9 @@
 """Validate manifests against the Kubernetes API's JSON schemas, for chosen Kubernetes versions.
 
 Introduced in notebooks/09_kubernetes.ipynb. The schemas ship with ``kubernetes-validate``;
-:func:`validate` is strict (unknown fields are errors), and a kind it has no schema for is a
-failure, not a warning to ignore.
+KServe's custom resources are checked against the CRD schemas the course vendors
+(:mod:`~mlops_course.kubernetes.custom_resources`). :func:`validate` is strict (unknown fields are
+errors), and a kind it has no schema for is a failure, not a warning to ignore.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib.resources
 import re
 from dataclasses import dataclass
 
+from mlops_course.kubernetes.custom_resources import custom_errors, has_schema
 from mlops_course.kubernetes.manifests import Manifest, resource_id
 
 SCHEMAS = "kubernetes-json-schema"
@@ -41,7 +43,7 @@ def supported_versions(manifests: list[Manifest]) -> list[str]:
     adds it to whichever cluster it is installed in).
     """
     schemas = importlib.resources.files("kubernetes_validate") / SCHEMAS
-    kinds = {(m.get("apiVersion", ""), m.get("kind", "")) for m in manifests}
+    kinds = {(m.get("apiVersion", ""), m.get("kind", "")) for m in manifests if not has_schema(m)}
     return [
         version
         for version in schema_versions()
@@ -95,6 +97,10 @@ def validate(
     for manifest in manifests:
         for version in versions:
             name = resource_id(manifest)
+            if has_schema(manifest):
+                errors = custom_errors(manifest)
+                results.append(Validation(name, version, errors[0] if errors else None))
+                continue
             try:
                 kubernetes_validate.validate(manifest, version, strict=strict)
                 results.append(Validation(name, version))
