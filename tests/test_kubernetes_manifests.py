@@ -84,9 +84,11 @@ def test_the_package_exports_every_function_and_class_of_its_modules():
     """`from mlops_course import kubernetes as k8s` keeps working: k8s.<name> for every helper."""
     from mlops_course.kubernetes import (
         canary,
+        canary_metrics,
         capacity,
         consistency,
         custom_resources,
+        prometheus,
         rules,
         schemas,
     )
@@ -100,6 +102,8 @@ def test_the_package_exports_every_function_and_class_of_its_modules():
         capacity,
         canary,
         consistency,
+        prometheus,
+        canary_metrics,
     ):
         public = {
             name

@@ -11,6 +11,8 @@
 - :mod:`~mlops_course.kubernetes.rules`: the rules behind checkov's checks, and checkov itself;
 - :mod:`~mlops_course.kubernetes.capacity`: quantities, QoS, the HPA rule, rolling-update steps;
 - :mod:`~mlops_course.kubernetes.canary`: is a canary a canary of the stable Deployment?
+- :mod:`~mlops_course.kubernetes.prometheus`: a real Prometheus on 127.0.0.1, and PromQL;
+- :mod:`~mlops_course.kubernetes.canary_metrics`: promote or roll back from Prometheus' numbers;
 - :mod:`~mlops_course.kubernetes.consistency`: do the manifests agree with the image and server?
 
 The names below are re-exported, so ``from mlops_course import kubernetes as k8s`` gives the
@@ -18,6 +20,18 @@ whole API. Introduced in notebooks/09_kubernetes.ipynb (lab: solutions/09_kubern
 """
 
 from mlops_course.kubernetes.canary import canary_share, canary_tag, check_canary, replicas
+from mlops_course.kubernetes.canary_metrics import (
+    Verdict,
+    ask,
+    broken_onnx,
+    canary_analysis,
+    decide,
+    error_ratio_query,
+    one_model_repository,
+    p95_query,
+    requests_query,
+    send_traffic,
+)
 from mlops_course.kubernetes.capacity import (
     hpa_desired_replicas,
     qos_class,
@@ -70,6 +84,12 @@ from mlops_course.kubernetes.manifests import (
     selects,
     to_yaml,
 )
+from mlops_course.kubernetes.prometheus import (
+    Prometheus,
+    PrometheusMissing,
+    prometheus_path,
+    scrape_config,
+)
 from mlops_course.kubernetes.rules import (
     OTHER_SOURCES,
     RULES,
@@ -100,9 +120,15 @@ __all__ = [
     "KubectlMissing",
     "Manifest",
     "ManifestError",
+    "Prometheus",
+    "PrometheusMissing",
     "ServingFacts",
     "Validation",
+    "Verdict",
+    "ask",
+    "broken_onnx",
     "by_id",
+    "canary_analysis",
     "canary_share",
     "canary_tag",
     "check_canary",
@@ -115,7 +141,9 @@ __all__ = [
     "course_versions",
     "custom_errors",
     "custom_schema",
+    "decide",
     "differences",
+    "error_ratio_query",
     "find",
     "generate_configmap",
     "has_schema",
@@ -124,21 +152,27 @@ __all__ = [
     "load_kustomization",
     "load_manifests",
     "model_version",
+    "one_model_repository",
+    "p95_query",
     "parse_manifests",
     "pod_labels",
     "pod_spec",
+    "prometheus_path",
     "qos_class",
     "quantity",
     "read_env_file",
     "render",
     "replicas",
+    "requests_query",
     "resource_id",
     "review",
     "rollout_steps",
     "schema_name",
     "schema_versions",
+    "scrape_config",
     "security_context",
     "selects",
+    "send_traffic",
     "server_routes",
     "serving_facts",
     "supported_versions",
