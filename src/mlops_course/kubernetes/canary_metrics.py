@@ -161,26 +161,28 @@ def one_model_repository(source: str | Path, target: str | Path, broken: bool = 
 
 
 def send_traffic(urls: dict[str, str], counts: dict[str, int], model: str) -> dict[str, int]:
-    """POST ``counts[track]`` one-image v2 inference requests to each track's server; the
-    number of answers per status code family (``"2xx"``, ``"5xx"``...) per track."""
-    x = np.random.default_rng(seed=0).uniform(0, 1, (1, 8, 8, 1)).round(3)
+    """POST ``counts[track]`` one-image v2 inference requests to each track's server, the tracks
+    interleaved in a shuffled order (both see the same load, as behind one Service); the number
+    of answers per track and status family (``"stable 2xx"``, ``"canary 5xx"``...)."""
+    rng = np.random.default_rng(seed=0)
+    x = rng.uniform(0, 1, (1, 8, 8, 1)).round(3)
     tensor = {"name": "images", "shape": list(x.shape), "datatype": "FP32"}
     body = json.dumps({"inputs": [{**tensor, "data": x.ravel().tolist()}]}).encode()
+    order = [track for track, count in counts.items() for _ in range(count)]
     answers: dict[str, int] = {}
-    for track, count in counts.items():
-        for _ in range(count):
-            request = urllib.request.Request(
-                f"{urls[track]}/v2/models/{model}/infer",
-                data=body,
-                headers={"Content-Type": "application/json"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as answer:
-                    status = answer.status
-            except urllib.error.HTTPError as error:
-                status = error.code
-            key = f"{track} {status // 100}xx"
-            answers[key] = answers.get(key, 0) + 1
+    for track in map(str, rng.permutation(order)):
+        request = urllib.request.Request(
+            f"{urls[track]}/v2/models/{model}/infer",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        key = f"{track} {status // 100}xx"
+        answers[key] = answers.get(key, 0) + 1
     return answers
 
 
