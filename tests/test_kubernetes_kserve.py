@@ -134,3 +134,10 @@ def runtime_problems(container: dict, isvc: dict, facts: consistency.ServingFact
     if int(env["DEFAULT_MODEL_VERSION"]) not in facts.models.get(env["DEFAULT_MODEL"], []):
         problems.append("model version")
     return problems
+
+
+def test_without_the_vendored_schemas_kserve_kinds_fail_plainly(objects, monkeypatch):
+    """An install that leaves crds/ out cannot vouch for KServe's objects: "no schema", no crash."""
+    monkeypatch.setattr(custom_resources, "vendored", set)
+    errors = schemas.validation_errors(schemas.validate(objects, ["1.37"]))
+    assert len(errors) == 2 and all("no schema" in e for e in errors)

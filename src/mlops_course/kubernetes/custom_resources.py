@@ -48,8 +48,10 @@ def schema_name(api_version: str, kind: str) -> str:
 
 
 def vendored() -> set[str]:
-    """The file names of every vendored CRD schema."""
+    """The file names of every vendored CRD schema (none where an install left ``crds/`` out)."""
     folder = importlib.resources.files("mlops_course.kubernetes") / CRDS
+    if not folder.is_dir():
+        return set()
     return {f.name for f in folder.iterdir() if f.name.endswith(".json")}
 
 
