@@ -1,6 +1,8 @@
-"""Shared inputs of the tests/test_kubernetes_*.py files: the course's k8s/ folders and a seed.
+"""Shared inputs of the tests/test_kubernetes_*.py files: the course's k8s/ folders and a bare
+Deployment.
 
-SEED is the bare Deployment a team starts from (lesson 09): every review rule fails on it.
+SEED is the bare Deployment a tutorial starts from (lesson 09): every rule about a Deployment
+and its pod fails on it.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ import functools
 
 from paths import ROOT
 
-from mlops_course.kubernetes import manifests
+from mlops_course.kubernetes import kustomize, manifests
 
 K8S = ROOT / "k8s"
 PLAIN = {"k8s": K8S, "base": K8S / "base", "canary": K8S / "overlays" / "canary"}
 OVERLAYS = {**PLAIN, "loadbalancer": K8S / "overlays" / "loadbalancer"}
+KSERVE = K8S / "overlays" / "kserve"  # custom resources: not for checkov or kubernetes-validate
 
 SEED = """\
 apiVersion: apps/v1
@@ -41,15 +44,20 @@ spec:
 @functools.cache
 def stable() -> list[dict]:
     """The stable objects (``k8s/``), read once; deep-copy them before changing anything."""
-    return manifests.load_kustomization(K8S)
+    return kustomize.load_kustomization(K8S)
 
 
 @functools.cache
 def canary_set() -> list[dict]:
     """The canary overlay's objects (stable + canary), read once."""
-    return manifests.load_kustomization(PLAIN["canary"])
+    return kustomize.load_kustomization(PLAIN["canary"])
 
 
 def canary() -> dict:
     """The canary Deployment of the canary overlay."""
     return manifests.find(canary_set(), "Deployment", "model-server-canary")
+
+
+def hpa() -> dict:
+    """The stable Deployment's HorizontalPodAutoscaler."""
+    return manifests.find(stable(), "HorizontalPodAutoscaler")

@@ -14,8 +14,10 @@ def test_the_canary_is_a_canary_of_stable():
     stable = cases.stable()
     canary = cases.canary()
     deployment, service = km.find(stable, "Deployment"), km.find(stable, "Service")
-    assert kc.check_canary(deployment, canary, service) == []
-    assert kc.canary_share(deployment, canary) == 0.25
+    assert kc.check_canary(deployment, canary, service, cases.hpa()) == []
+    assert "replicas" not in deployment["spec"]  # the HPA owns the count: its minimum, 3
+    assert kc.canary_share(deployment, canary, cases.hpa()) == 0.25
+    assert kc.canary_share(deployment, canary) == 0.5  # without the HPA: 1 pod, as Kubernetes
     assert km.differences(deployment["spec"]["selector"], canary["spec"]["selector"]) == [
         f"matchLabels.{km.TRACK_LABEL}"
     ]
@@ -50,7 +52,7 @@ def broken_canaries(canary: dict) -> dict[str, dict]:
         "newer version": edit(lambda c: labels(c).update({km.MODEL_VERSION_LABEL: "1"})),
         "DEFAULT_MODEL_VERSION": edit(lambda c: container(c)["env"][0].update(value="3")),
         "new tag": edit(lambda c: container(c).update(image="other/serving:9")),
-        "at most as many": edit(lambda c: c["spec"].update(replicas=5)),
+        "at most as many": edit(lambda c: c["spec"].update(replicas=4)),
         "beyond version and image": edit(
             lambda c: container(c)["resources"]["limits"].update(memory="2Gi")
         ),
@@ -62,7 +64,7 @@ def test_check_canary_catches_each_flaw():
     canary = cases.canary()
     deployment, service = km.find(stable, "Deployment"), km.find(stable, "Service")
     for flaw, broken in broken_canaries(canary).items():
-        problems = kc.check_canary(deployment, broken, service)
+        problems = kc.check_canary(deployment, broken, service, cases.hpa())
         assert any(flaw in p for p in problems), (flaw, problems)
 
 

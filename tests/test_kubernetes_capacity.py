@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from k8s_cases import K8S
 
-from mlops_course.kubernetes import capacity, manifests
+from mlops_course.kubernetes import capacity, kustomize, manifests
 
 
 def test_rolling_update_with_max_unavailable_0_never_drops_below_replicas():
@@ -31,7 +31,7 @@ def test_quantities_and_qos():
     assert capacity.quantity(2) == 2
     with pytest.raises(ValueError):
         capacity.quantity("lots")
-    pod = manifests.pod_spec(manifests.find(manifests.load_kustomization(K8S), "Deployment"))
+    pod = manifests.pod_spec(manifests.find(kustomize.load_kustomization(K8S), "Deployment"))
     assert capacity.qos_class(pod) == "Burstable"
     same = {"cpu": "1", "memory": "512Mi"}
     assert capacity.qos_class({"containers": [{"resources": {"limits": same}}]}) == "Guaranteed"

@@ -12,7 +12,7 @@ import pytest
 from k8s_cases import K8S, OVERLAYS, PLAIN
 
 from mlops_course import kubernetes as k8s
-from mlops_course.kubernetes import manifests
+from mlops_course.kubernetes import kustomize, manifests
 
 needs_kubectl = pytest.mark.skipif(
     manifests.kubectl_path() is None,
@@ -25,12 +25,12 @@ needs_kubectl = pytest.mark.skipif(
 def test_plain_kustomizations_are_exactly_their_files(name):
     """What the lesson reads from the files is what `kubectl apply -k` sends."""
     rendered = manifests.render(PLAIN[name])
-    assert manifests.by_id(rendered) == manifests.by_id(manifests.load_kustomization(PLAIN[name]))
+    assert manifests.by_id(rendered) == manifests.by_id(kustomize.load_kustomization(PLAIN[name]))
 
 
 def test_a_kustomization_with_patches_needs_kustomize():
     with pytest.raises(manifests.ManifestError, match="render it with kustomize"):
-        manifests.load_kustomization(OVERLAYS["loadbalancer"])
+        kustomize.load_kustomization(OVERLAYS["loadbalancer"])
 
 
 def test_render_without_kubectl_says_what_to_run(monkeypatch):
@@ -82,9 +82,29 @@ def test_differences_name_the_changed_paths():
 
 def test_the_package_exports_every_function_and_class_of_its_modules():
     """`from mlops_course import kubernetes as k8s` keeps working: k8s.<name> for every helper."""
-    from mlops_course.kubernetes import canary, capacity, consistency, rules, schemas
+    from mlops_course.kubernetes import (
+        canary,
+        canary_metrics,
+        capacity,
+        consistency,
+        custom_resources,
+        prometheus,
+        rules,
+        schemas,
+    )
 
-    for module in (manifests, schemas, rules, capacity, canary, consistency):
+    for module in (
+        manifests,
+        kustomize,
+        schemas,
+        custom_resources,
+        rules,
+        capacity,
+        canary,
+        consistency,
+        prometheus,
+        canary_metrics,
+    ):
         public = {
             name
             for name, value in vars(module).items()

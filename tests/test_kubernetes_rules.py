@@ -1,8 +1,10 @@
 """kubernetes.rules: the rules behind checkov's Kubernetes checks, and checkov itself.
 
-The seed's bare Deployment breaks every rule; the course's manifests break none, and removing one
-hardening at a time is caught. checkov tests skip where checkov is not installed (``make setup``
-puts it in ``.venv-checkov``).
+A tutorial's bare Deployment breaks every rule about a Deployment and its pod; the course's
+manifests break none, removing one hardening at a time is caught, and the manifests as they were
+before issue #19 (replicas beside the HPA, a plain ConfigMap, no ephemeral-storage, a PDB
+without unhealthyPodEvictionPolicy) break exactly the rules added for them. checkov tests skip
+where checkov is not installed (``make setup`` puts it in ``.venv-checkov``).
 """
 
 from __future__ import annotations
@@ -14,18 +16,90 @@ import pytest
 from k8s_cases import OVERLAYS, PLAIN, SEED
 
 from mlops_course import policy
-from mlops_course.kubernetes import manifests, rules
+from mlops_course.kubernetes import kustomize, manifests, rules
 
 needs_checkov = pytest.mark.skipif(
     policy.checkov_path() is None, reason="checkov is not installed (make setup: .venv-checkov)"
 )
 
 
+NEIGHBOUR_RULES = [
+    "no replicas beside an HPA",
+    "ConfigMap named by its content hash",
+    "PDB lets unhealthy pods be evicted",
+]
+
+
 def test_review_finds_every_rule_broken_in_the_seed_and_none_in_ours():
+    """The bare Deployment has no HPA, ConfigMap or PDB, so it breaks all rules but theirs."""
     canary_set = cases.canary_set()
     problems = rules.review(manifests.parse_manifests(SEED))
-    assert [p.split(": ", 1)[1] for p in problems] == list(rules.RULES)
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        r for r in rules.RULES if r not in NEIGHBOUR_RULES
+    ]
     assert rules.review(canary_set) == []
+    assert set(rules.OTHER_SOURCES) == {r for r, check in rules.RULES.items() if check is None}
+
+
+def as_before_issue_19(objects: list[dict]) -> list[dict]:
+    """The stable objects as k8s/base had them: replicas: 3, configmap.yaml's plain name, no
+    ephemeral-storage, a PDB with the default eviction policy."""
+    objects = copy.deepcopy(objects)
+    deployment = manifests.find(objects, "Deployment")
+    deployment["spec"] = {"replicas": 3, **deployment["spec"]}
+    manifests.find(objects, "ConfigMap")["metadata"]["name"] = "model-server-config"
+    (container,) = manifests.pod_spec(deployment)["containers"]
+    container["envFrom"] = [{"configMapRef": {"name": "model-server-config"}}]
+    for kind in ("requests", "limits"):
+        del container["resources"][kind]["ephemeral-storage"]
+    del manifests.find(objects, "PodDisruptionBudget")["spec"]["unhealthyPodEvictionPolicy"]
+    return objects
+
+
+def test_the_manifests_before_issue_19_break_the_new_rules():
+    problems = rules.review(as_before_issue_19(cases.stable()))
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "ephemeral-storage request",
+        "ephemeral-storage limit",
+        *NEIGHBOUR_RULES,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (lambda d, o: d["spec"].update(replicas=3), "no replicas beside an HPA"),
+        (
+            lambda d, o: manifests.find(o, "ConfigMap")["data"].update(MAX_BATCH="8"),
+            "ConfigMap named by its content hash",
+        ),
+        (
+            lambda d, o: manifests.find(o, "PodDisruptionBudget")["spec"].update(
+                unhealthyPodEvictionPolicy="IfHealthyBudget"
+            ),
+            "PDB lets unhealthy pods be evicted",
+        ),
+        (
+            lambda d, o: manifests.pod_spec(d)["containers"][0]["resources"]["limits"].pop(
+                "ephemeral-storage"
+            ),
+            "ephemeral-storage limit",
+        ),
+    ],
+)
+def test_each_new_rule_alone(change, rule):
+    """An edit of the ConfigMap without a new name is caught: its name no longer hashes it."""
+    objects = copy.deepcopy(cases.stable())
+    change(manifests.find(objects, "Deployment"), objects)
+    assert rules.review(objects) == [f"Deployment/mlops-course/model-server: {rule}"]
+
+
+def test_the_neighbour_rules_look_only_at_the_deployments_namespace():
+    objects = as_before_issue_19(cases.stable())
+    for m in objects:
+        if m["kind"] in ("HorizontalPodAutoscaler", "ConfigMap", "PodDisruptionBudget"):
+            m["metadata"]["namespace"] = "elsewhere"
+    assert not any(r in p for p in rules.review(objects) for r in NEIGHBOUR_RULES)
 
 
 def test_review_catches_one_missing_hardening_at_a_time():
@@ -61,7 +135,7 @@ def test_every_checkov_exception_gives_its_reason():
 def test_checkov_passes_on_every_overlay(tmp_path):
     """One checkov run over every overlay (rendered; the plain files where kubectl is missing)."""
     overlays = PLAIN if manifests.kubectl_path() is None else OVERLAYS
-    load = manifests.load_kustomization if manifests.kubectl_path() is None else manifests.render
+    load = kustomize.load_kustomization if manifests.kubectl_path() is None else manifests.render
     files = []
     for name, folder in overlays.items():
         files.append(tmp_path / f"{name}.yaml")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from k8s_cases import OVERLAYS, PLAIN, SEED
 
-from mlops_course.kubernetes import manifests, schemas
+from mlops_course.kubernetes import kustomize, manifests, schemas
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def cli(path: Path, version: str) -> subprocess.CompletedProcess:
 
 
 def test_supported_versions_span_everything_shipped():
-    versions = schemas.supported_versions(manifests.load_kustomization(PLAIN["canary"]))
+    versions = schemas.supported_versions(kustomize.load_kustomization(PLAIN["canary"]))
     assert versions == schemas.schema_versions()
     assert versions[0] == "1.25" and len(versions) >= 13  # kubernetes-validate 1.37.0: 1.25-1.37
 
@@ -47,26 +47,39 @@ def test_supported_versions_drop_removed_apis():
     assert schemas.supported_versions([old_hpa]) == ["1.25"]  # removed in Kubernetes 1.26
 
 
+def test_the_course_targets_kubernetes_from_1_27():
+    objects = kustomize.load_kustomization(PLAIN["canary"])
+    versions = schemas.course_versions(objects)
+    assert versions[0] == schemas.OLDEST_KUBERNETES == "1.27" and versions[-1] == "1.37"
+
+
+def test_the_oldest_schemas_refuse_the_pdb_eviction_policy():
+    """Why the floor: 1.25's API has no unhealthyPodEvictionPolicy (1.26's has it, alpha)."""
+    pdb = manifests.find(kustomize.load_kustomization(PLAIN["base"]), "PodDisruptionBudget")
+    errors = schemas.validation_errors(schemas.validate([pdb], ["1.25", "1.26", "1.27"]))
+    assert len(errors) == 1 and "1.25" in errors[0] and "unhealthyPodEvictionPolicy" in errors[0]
+
+
 @pytest.mark.parametrize("name", PLAIN)
-def test_plain_kustomizations_validate_on_every_supported_version(name):
-    objects = manifests.load_kustomization(PLAIN[name])
-    results = schemas.validate(objects, schemas.supported_versions(objects))
+def test_plain_kustomizations_validate_on_every_course_version(name):
+    objects = kustomize.load_kustomization(PLAIN[name])
+    results = schemas.validate(objects, schemas.course_versions(objects))
     assert schemas.validation_errors(results) == []
-    assert len(results) == len(objects) * len(schemas.schema_versions())
+    assert len(results) == len(objects) * len(schemas.course_versions(objects)) >= len(objects) * 11
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
-def test_rendered_overlays_validate_on_every_supported_version(rendered, name):
+def test_rendered_overlays_validate_on_every_course_version(rendered, name):
     objects = manifests.load_manifests(rendered[name])
-    results = schemas.validate(objects, schemas.supported_versions(objects))
-    assert schemas.validation_errors(results) == [] and len(results) >= len(objects) * 13
+    results = schemas.validate(objects, schemas.course_versions(objects))
+    assert schemas.validation_errors(results) == [] and len(results) >= len(objects) * 11
 
 
 @pytest.mark.parametrize("name", ["canary", "loadbalancer"])  # together: every object we apply
 def test_rendered_overlays_pass_the_cli_strictly_oldest_and_newest(rendered, name):
     """The command line tool agrees: exit 0 and only INFO lines (a WARN would be a failure)."""
     objects = manifests.load_manifests(rendered[name])
-    versions = schemas.supported_versions(objects)
+    versions = schemas.course_versions(objects)
     for version in (versions[0], versions[-1]):
         result = cli(rendered[name], version)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -94,7 +107,7 @@ def test_a_broken_manifest_fails_validation(tmp_path):
 
 
 def test_unknown_kinds_fail_although_the_cli_only_warns(tmp_path):
-    custom = "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: x\n"
+    custom = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: x\n"
     results = schemas.validate(manifests.parse_manifests(custom), ["1.37"])
     (error,) = schemas.validation_errors(results)
     assert "no schema" in error

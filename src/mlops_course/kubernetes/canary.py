@@ -21,9 +21,19 @@ from mlops_course.kubernetes.manifests import (
 )
 
 
-def canary_share(stable: Manifest, canary: Manifest) -> float:
-    """The canary's share of requests when a Service spreads them evenly over ready pods."""
-    s, c = stable["spec"].get("replicas", 1), canary["spec"].get("replicas", 1)
+def replicas(deployment: Manifest, hpa: Manifest | None = None) -> int:
+    """The Deployment's pod count: ``spec.replicas``; where an HPA owns it, the HPA's minimum."""
+    if "replicas" in deployment.get("spec", {}):
+        return deployment["spec"]["replicas"]
+    return hpa.get("spec", {}).get("minReplicas", 1) if hpa is not None else 1
+
+
+def canary_share(stable: Manifest, canary: Manifest, hpa: Manifest | None = None) -> float:
+    """The canary's share of requests when a Service spreads them evenly over ready pods.
+
+    ``hpa``: the stable Deployment's autoscaler, whose minimum is its count when it sets none.
+    """
+    s, c = replicas(stable, hpa), replicas(canary)
     return c / (s + c)
 
 
@@ -32,7 +42,9 @@ def canary_tag(course_version: str, model: str, version: int) -> str:
     return f"{course_version}-{model}-v{version}"
 
 
-def check_canary(stable: Manifest, canary: Manifest, service: Manifest) -> list[str]:
+def check_canary(
+    stable: Manifest, canary: Manifest, service: Manifest, hpa: Manifest | None = None
+) -> list[str]:
     """What is wrong with ``canary`` as a canary of ``stable`` behind ``service`` (empty: fine).
 
     A canary is a second Deployment whose pods the same Service selects, with a selector that
@@ -76,7 +88,7 @@ def check_canary(stable: Manifest, canary: Manifest, service: Manifest) -> list[
         repo_c, _, tag_c = str(cc.get("image")).rpartition(":")
         if repo_c != repo_s or tag_c == tag_s:
             problems.append("the canary's image must be the same repository with a new tag")
-    if not 1 <= canary.get("spec", {}).get("replicas", 1) <= stable["spec"].get("replicas", 1):
+    if not 1 <= replicas(canary) <= replicas(stable, hpa):
         problems.append("the canary runs at least 1 and at most as many replicas as stable")
     drift = _pod_drift(stable, canary)
     if drift:

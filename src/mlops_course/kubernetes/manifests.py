@@ -1,8 +1,8 @@
 """Kubernetes manifests as data: read, render with kustomize, write, name and find objects.
 
-Introduced in notebooks/09_kubernetes.ipynb. :func:`load_kustomization` reads a kustomization
-that only lists ``resources`` (as ``k8s/``, ``k8s/base`` and the canary overlay do) without any
-tool; :func:`render` runs ``kubectl kustomize`` for anything else (patches), and needs kubectl.
+Introduced in notebooks/09_kubernetes.ipynb. :func:`render` runs ``kubectl kustomize`` (needs
+kubectl); :mod:`~mlops_course.kubernetes.kustomize` reads the course's simpler kustomizations
+without it.
 """
 
 from __future__ import annotations
@@ -61,31 +61,6 @@ def load_manifests(path: str | Path) -> list[Manifest]:
     """The objects in one YAML file."""
     path = Path(path)
     return parse_manifests(path.read_text(), str(path))
-
-
-def load_kustomization(folder: str | Path) -> list[Manifest]:
-    """What ``kubectl kustomize folder`` renders, for a kustomization that only lists resources.
-
-    Each resource is a YAML file or a folder with its own kustomization (read recursively). Any
-    other field (patches, name prefixes, generators) changes the objects, so that needs the real
-    tool: :func:`render`. Objects come in the order listed (kustomize sorts them by kind).
-    """
-    folder = Path(folder)
-    config_path = folder / "kustomization.yaml"
-    if not config_path.is_file():
-        raise ManifestError(f"{folder}: no kustomization.yaml")
-    config = yaml.safe_load(config_path.read_text()) or {}
-    extra = sorted(set(config) - {"apiVersion", "kind", "resources"})
-    if extra:
-        raise ManifestError(
-            f"{config_path} uses {', '.join(extra)}: render it with kustomize "
-            f"(`kubectl kustomize {folder}`, kubernetes.render)"
-        )
-    manifests: list[Manifest] = []
-    for entry in config.get("resources", []):
-        target = folder / entry
-        manifests += load_kustomization(target) if target.is_dir() else load_manifests(target)
-    return manifests
 
 
 def kubectl_path() -> str | None:

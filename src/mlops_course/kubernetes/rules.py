@@ -1,9 +1,11 @@
 """Review Deployments against the rules behind checkov's Kubernetes checks, with or without it.
 
 Introduced in notebooks/09_kubernetes.ipynb. :func:`review` states a few rules a careful team
-follows (probes, requests and limits, a hardened ``securityContext``, a NetworkPolicy), each tied
-to the checkov check that enforces it, so the rules still run where checkov
-(:mod:`mlops_course.policy`) is not installed; :func:`checkov_failed` runs checkov itself.
+follows (probes, requests and limits, a hardened ``securityContext``, a NetworkPolicy, no replica
+count beside an HPA, hashed ConfigMap names, a PodDisruptionBudget that lets unhealthy pods go),
+each tied to the checkov check that enforces it where checkov has one (else to kube-score's), so
+the rules still run where checkov (:mod:`mlops_course.policy`) is not installed;
+:func:`checkov_failed` runs checkov itself.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from mlops_course import policy
+from mlops_course.kubernetes.kustomize import configmap_hash, configmap_references
 from mlops_course.kubernetes.manifests import (
     Manifest,
     pod_labels,
@@ -33,6 +36,8 @@ RULES: dict[str, str | None] = {
     "CPU limit": "CKV_K8S_11",
     "memory request": "CKV_K8S_12",
     "memory limit": "CKV_K8S_13",
+    "ephemeral-storage request": None,
+    "ephemeral-storage limit": None,
     "fixed image tag": "CKV_K8S_14",
     "allowPrivilegeEscalation false": "CKV_K8S_20",
     "not in the default namespace": "CKV_K8S_21",
@@ -44,21 +49,41 @@ RULES: dict[str, str | None] = {
     "runAsUser >= 10000": "CKV_K8S_40",
     "maxUnavailable 0": None,
     "a NetworkPolicy selects the pods": "CKV2_K8S_6",
+    "no replicas beside an HPA": None,
+    "ConfigMap named by its content hash": None,
+    "PDB lets unhealthy pods be evicted": None,
+}
+
+#: The rules checkov has no check for, and the tool or document that states them.
+OTHER_SOURCES: dict[str, str] = {
+    "startup probe": "course rule",
+    "ephemeral-storage request": "kube-score container-ephemeral-storage-request-and-limit",
+    "ephemeral-storage limit": "kube-score container-ephemeral-storage-request-and-limit",
+    "maxUnavailable 0": "course rule",
+    "no replicas beside an HPA": (
+        "kube-score deployment-targeted-by-hpa-does-not-have-replicas-configured"
+    ),
+    "ConfigMap named by its content hash": "kustomize configMapGenerator (course rule)",
+    "PDB lets unhealthy pods be evicted": "Kubernetes KEP-3017 unhealthyPodEvictionPolicy",
 }
 
 
 def review(manifests: list[Manifest]) -> list[str]:
     """Every Deployment's broken :data:`RULES`, as ``Deployment/ns/name: rule`` (empty: clean)."""
-    policies = [m for m in manifests if m.get("kind") == "NetworkPolicy"]
     problems = []
     for deployment in (m for m in manifests if m.get("kind") == "Deployment"):
-        broken = _deployment_rules(deployment, policies) | _container_rules(deployment)
+        broken = (
+            _deployment_rules(deployment, manifests)
+            | _container_rules(deployment)
+            | _neighbour_rules(deployment, manifests)
+        )
         problems += [f"{resource_id(deployment)}: {rule}" for rule in RULES if rule in broken]
     return problems
 
 
-def _deployment_rules(deployment: Manifest, policies: list[Manifest]) -> set[str]:
+def _deployment_rules(deployment: Manifest, manifests: list[Manifest]) -> set[str]:
     """The rules about the Deployment and its pod as a whole."""
+    policies = [m for m in manifests if m.get("kind") == "NetworkPolicy"]
     meta, spec, pod = (
         deployment.get("metadata", {}),
         deployment.get("spec", {}),
@@ -93,7 +118,11 @@ def _container_rules(deployment: Manifest) -> set[str]:
             if not container.get(f"{probe}Probe"):
                 broken.add(f"{probe} probe")
         for kind in ("requests", "limits"):
-            for resource, word in (("cpu", "CPU"), ("memory", "memory")):
+            for resource, word in (
+                ("cpu", "CPU"),
+                ("memory", "memory"),
+                ("ephemeral-storage", "ephemeral-storage"),
+            ):
                 if resources.get(kind, {}).get(resource) in (None, ""):
                     broken.add(f"{word} {kind[:-1]}")
         image = str(container.get("image", ""))
@@ -112,6 +141,42 @@ def _container_rules(deployment: Manifest) -> set[str]:
             broken.add("capabilities drop ALL")
         if security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
             broken.add("seccomp RuntimeDefault")
+    return broken
+
+
+def _same_namespace(a: Manifest, b: Manifest) -> bool:
+    return a.get("metadata", {}).get("namespace", "default") == b.get("metadata", {}).get(
+        "namespace", "default"
+    )
+
+
+def _neighbour_rules(deployment: Manifest, manifests: list[Manifest]) -> set[str]:
+    """The rules about the objects around the Deployment: its HPA, ConfigMaps and PDBs."""
+    name, labels = deployment.get("metadata", {}).get("name"), pod_labels(deployment)
+    near = [m for m in manifests if _same_namespace(m, deployment)]
+    broken = set()
+    scaled = any(
+        m.get("kind") == "HorizontalPodAutoscaler"
+        and m.get("spec", {}).get("scaleTargetRef", {}).get("kind") == "Deployment"
+        and m.get("spec", {}).get("scaleTargetRef", {}).get("name") == name
+        for m in near
+    )
+    if scaled and "replicas" in deployment.get("spec", {}):
+        broken.add("no replicas beside an HPA")
+    configmaps = {
+        m.get("metadata", {}).get("name"): m for m in near if m.get("kind") == "ConfigMap"
+    }
+    for reference in configmap_references(deployment):
+        configmap = configmaps.get(reference)
+        if configmap is not None and not str(reference).endswith(
+            "-" + configmap_hash(configmap.get("data") or {})
+        ):
+            broken.add("ConfigMap named by its content hash")
+    for budget in (m for m in near if m.get("kind") == "PodDisruptionBudget"):
+        selector = budget.get("spec", {}).get("selector", {}).get("matchLabels", {})
+        eviction = budget.get("spec", {}).get("unhealthyPodEvictionPolicy")
+        if selects(selector, labels) and eviction != "AlwaysAllow":
+            broken.add("PDB lets unhealthy pods be evicted")
     return broken
 
 
