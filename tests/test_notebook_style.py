@@ -24,14 +24,8 @@ def test_lab_solution_follows_conventions(path: Path):
     assert style.lab_problems(path) == []
 
 
-#: Lessons whose streams still move '# NBVAL_IGNORE_OUTPUT' lines into cell tags (issue #18).
-IGNORE_COMMENTS_PENDING = {"09_kubernetes.ipynb", "10_edge_tpu.ipynb"}
-
-
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_lesson_marks_unstable_outputs_with_a_tag(path: Path):
-    if path.name in IGNORE_COMMENTS_PENDING:
-        pytest.skip("issue #18: converted by the stream that owns this lesson")
     assert style.check_ignore_tags(nbformat.read(path, as_version=4)) == []
 
 
