@@ -43,6 +43,6 @@ def test_grade_warns_about_a_notebook_of_another_lab(tmp_path: Path):
     assert {g.submission: g.lab for g in grades} == {f"{TWO}.ipynb": ONE, f"bo/{ONE}.ipynb": TWO}
     assert all(not g.error for g in grades)
     assert sorted(warnings) == [
-        f"bo/{ONE}.ipynb is named after {ONE} but is a notebook of {TWO}: graded as {TWO}",
         f"{TWO}.ipynb is named after {TWO} but is a notebook of {ONE}: graded as {ONE}",
+        f"bo/{ONE}.ipynb is named after {ONE} but is a notebook of {TWO}: graded as {TWO}",
     ]
