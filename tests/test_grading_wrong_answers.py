@@ -1,7 +1,8 @@
 """Wrong-but-plausible answers lose points (issue #17): a corpus per lab, graded in one run.
 
-Each entry replaces the answer cell that defines a name with a wrong answer that passed the
-checks before they were tightened; the submission must lose that question and keep the others.
+Each entry edits the answer cell that defines a name into a wrong answer (the whole cell, or
+``(old, new)`` replacements in it); the ones named in the issue passed the checks before they were
+tightened. The submission must lose that question and keep the others.
 """
 
 import json
@@ -35,17 +36,56 @@ _fit = LinearRegression().fit(Xd_train, yd_train)
 intercept_q4, coef_q4 = _fit.intercept_, _fit.coef_
 theta_q4 = np.zeros(Xd_train.shape[1] + 1)
 """
-WRONG = {  # lab: {submission: (defines, code, question that must be lost)}
+SHUFFLE_ONCE = (
+    "    for _ in range(epochs):\n        order = rng.permutation(len(y))\n",
+    "    order = rng.permutation(len(y))\n    for _ in range(epochs):\n",
+)
+FLOAT_PRODUCT = (
+    (
+        "    s_y = np.abs(acc * s_x * s_w).max() / 127\n",
+        "    s_y = np.abs(x @ W).max() / 127\n",
+    ),
+    ("np.round(acc * (s_x * s_w / s_y))", "np.round(x @ W / s_y)"),
+)
+NO_CLIP = "np.clip(np.round(x / scale) + zero_point, 0, 255)", "(np.round(x / scale) + zero_point)"
+DROP = "100 * (accuracy(fp32_onnx) - accuracy(int8_onnx))"
+FRACTION = "accuracy(fp32_onnx) - accuracy(int8_onnx)"
+TOP1 = "top1 = float(np.mean([bool(ids) and ids[0] == label for ids, label in pairs]))"
+PERCENT = ("top1 = float(", "top1 = 100 * float("), ("in_top_k = float(", "in_top_k = 100 * float(")
+WRONG = {  # lab: {submission: (defines, whole cell or (old, new) pairs, question that is lost)}
     "01_linear_regression_lab": {
         "lstsq_descent": ("gradient_descent", LSTSQ_DESCENT, "q3"),
         "copied_sklearn": ("scale_train_test", COPIED_SKLEARN, "q4"),
     },
+    "03_neural_networks_lab": {
+        "never_shuffles": ("sgd", [("rng.permutation(len(y))", "np.arange(len(y))")], "q4"),
+        "last_batch_loss": ("sgd", [("np.mean(losses)", "losses[-1]")], "q4"),
+        "shuffles_once": ("sgd", [SHUFFLE_ONCE], "q4"),
+    },
+    "04_quantization_math_lab": {
+        "no_clip": ("quantize_uint8", [NO_CLIP], "q2"),
+        "float_product": ("int8_linear", FLOAT_PRODUCT, "q3"),
+    },
+    "06_optimize_models_lab": {
+        "typed_drop": ("quantize_int8", [(DROP, "0.0")], "q2"),
+        "drop_as_fraction": ("quantize_int8", [(DROP, FRACTION)], "q2"),
+    },
+    "10_edge_tpu_lab": {
+        "typed_top1": ("top_classes", [(TOP1, "top1 = 1.0")], "q3"),
+        "percent": ("top_classes", PERCENT, "q3"),
+    },
 }
 
 
-def replacing(nb, defines: str, code: str):
+def replacing(nb, defines: str, edit):
+    """``nb`` with the cell defining ``defines`` replaced by ``edit`` or edited by its pairs."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    next(c for c in nb.cells if f"def {defines}(" in c.source).source = code
+    cell = next(c for c in nb.cells if f"def {defines}(" in c.source)
+    if isinstance(edit, str):
+        cell.source = edit
+    for old, new in [] if isinstance(edit, str) else edit:
+        assert old in cell.source, f"{defines}: {old!r} not in the solution any more"
+        cell.source = cell.source.replace(old, new)
     return nb
 
 

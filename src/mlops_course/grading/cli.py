@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from mlops_course.grading.assign import LabError, otter_assign
+from mlops_course.grading.feedback import write_feedback
 from mlops_course.grading.queue import (
     Grade,
     Interrupted,
@@ -56,6 +57,12 @@ def add_grade_parser(sub) -> None:
         "--retry-failed",
         action="store_true",
         help="grade again only the rows of OUTPUT that have an error",
+    )
+    grading.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="DIR",
+        help="also write one markdown feedback file per student into DIR",
     )
     grading.add_argument(
         "--no-reference-check", action="store_true", help="do not grade solutions/ first"
@@ -132,8 +139,13 @@ def run_grade(args) -> int:
         only = failed_submissions(args.output)
         say(f"retrying {len(only)} failed submissions of {args.output}")
     if not args.no_reference_check:
-        with tempfile.TemporaryDirectory() as tmp:
-            why = check_references(args, labs_of(args.submissions), isolation, limits, Path(tmp))
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                labs = labs_of(args.submissions)
+                why = check_references(args, labs, isolation, limits, Path(tmp))
+        except Interrupted:
+            say("interrupted while grading the reference solutions: nothing graded, no CSV written")
+            return 130
         if why:
             say(
                 f"error: {why}\nfix this machine (or the solution) first; "
@@ -164,6 +176,9 @@ def run_grade(args) -> int:
             if g.submission not in only and g.submission in previous:
                 restore(g, previous[g.submission])
     write_csv(grades, args.output)
+    if args.feedback:
+        files = write_feedback(grades, args.feedback)
+        say(f"feedback: {len(files)} files in {args.feedback}")
     failed = sum(bool(g.error) for g in grades)
     print(f"graded {len(grades) - failed} of {len(grades)} submissions -> {args.output}")
     if interrupted:

@@ -149,6 +149,15 @@ def run_tests(client: NotebookClient, nb, question: Question, outcome: Outcome) 
     ]
 
 
+def kill_on_stop(km: KernelManager, stop: threading.Event, finished: threading.Event) -> None:
+    """Kill the kernel as soon as ``stop`` is set (Ctrl-C), not after its current cell."""
+    while not finished.wait(0.2):
+        if stop.is_set():
+            if km.has_kernel:
+                km.signal_kernel(SIGKILL)
+            return
+
+
 def run_submission(
     notebook: Path,
     questions: list[Question],
@@ -179,6 +188,8 @@ def run_submission(
     )
     watchdog = threading.Timer(limits.total_s, lambda: km.has_kernel and km.signal_kernel(SIGKILL))
     watchdog.start()
+    finished = threading.Event()
+    threading.Thread(target=kill_on_stop, args=(km, stop, finished), daemon=True).start()
     launched = None
     try:
         with client.setup_kernel(cwd=str(work), stdout=DEVNULL, stderr=DEVNULL):
@@ -203,6 +214,7 @@ def run_submission(
         outcome.problems.append(f"kernel died ({reason}); later questions score 0")
     finally:
         watchdog.cancel()
+        finished.set()
         if launched is not None:  # reap the sandbox's bwrap: no zombie outlives grading
             if launched.poll() is None:
                 launched.kill()

@@ -71,6 +71,32 @@ def discover(submissions: Path, warn) -> list[Grade]:
     return found
 
 
+def named_lab(file_name: str, labs: list[str]) -> str:
+    """The lab a file name points to (``01_linear_regression_lab``, ``ana_01_linear...``,
+    ``01_lab.ipynb``: a lab's name or its ``NN_`` number), else ``""``."""
+    stem = Path(file_name).stem
+    named = [lab for lab in labs if lab in stem]
+    numbered = [lab for lab in labs if stem.startswith(lab[:3]) and lab[:2].isdigit()]
+    return max(named, key=len) if named else (numbered[0] if len(numbered) == 1 else "")
+
+
+def naming_problem(submission: str, lab: str, labs: list[str]) -> str:
+    """A warning when a submission's file name does not match the lab its content belongs to
+    (it is graded as the lab of its content), or a top-level file gives no student name."""
+    relative = Path(submission)
+    named = named_lab(relative.name, labs)
+    if named and named != lab:
+        return f"{submission} is named after {named} but is a notebook of {lab}: graded as {lab}"
+    if len(relative.parts) == 1 and named == lab:
+        return (
+            f"{submission} is a top-level notebook named after its lab: its student is "
+            f"recorded as {relative.stem!r} (put it in a folder named after the student)"
+        )
+    if len(relative.parts) > 1 and relative.stem != lab:
+        return f"{submission} is a notebook of {lab}: graded as {lab}"
+    return ""
+
+
 def hidden_folders(root: Path, submissions: Path, scratch: Path) -> list[Path]:
     """What a kernel must not see: the submissions, the grader's scratch, answers, history."""
     code = project.root(Path(project.__file__).parent)  # the checkout the kernel imports
@@ -108,8 +134,8 @@ def grade(
             g.lab = lab_name(path)
             if g.lab not in solutions:
                 raise LabError(f"unknown lab {g.lab!r}")
-            if path.stem != g.lab and len(Path(g.submission).parts) > 1:
-                warn(f"{g.submission} is a notebook of {g.lab}: graded as {g.lab}")
+            if misnamed := naming_problem(g.submission, g.lab, list(solutions)):
+                warn(misnamed)
             if (g.student, g.lab) in seen:
                 warn(
                     f"{g.student} has two notebooks of {g.lab}: {seen[g.student, g.lab]} "
