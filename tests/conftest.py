@@ -1,6 +1,7 @@
 """Fixtures shared by several test modules."""
 
 import os
+from pathlib import Path
 
 import pytest
 from paths import MODELS
@@ -50,3 +51,12 @@ def docker_client():
         if os.environ.get("REQUIRE_DOCKER") == "1":
             pytest.fail(f"REQUIRE_DOCKER=1 but {error}")
         pytest.skip(f"{error}; start Docker to run this (CI does)")
+
+
+@pytest.fixture
+def empty_path(tmp_path, monkeypatch) -> Path:
+    """PATH with nothing on it but what a test puts there."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    monkeypatch.setenv("PATH", str(tools))
+    return tools

@@ -21,14 +21,6 @@ DIGITS = MODELS / "digits" / "1"
 LOG = "Edge TPU Compiler version 16.0.384591198\nModel compiled successfully in 12 ms.\n"
 
 
-@pytest.fixture
-def bare_path(tmp_path, monkeypatch) -> Path:
-    tools = tmp_path / "bin"
-    tools.mkdir()
-    monkeypatch.setenv("PATH", str(tools))
-    return tools
-
-
 def fake_compiler(folder: Path, body: str) -> None:
     path = folder / "edgetpu_compiler"
     path.write_text(f"#!{sys.executable}\nimport pathlib, sys\n{body}")
@@ -41,7 +33,7 @@ def run_build(out: Path) -> tuple[int, list[str]]:
 
 
 @pytest.mark.slow
-def test_without_a_compiler_it_converts_says_why_in_one_line_and_exits_0(bare_path, tmp_path):
+def test_without_a_compiler_it_converts_says_why_in_one_line_and_exits_0(empty_path, tmp_path):
     out = tmp_path / "build" / "edgetpu"
     status, lines = run_build(out)
     assert status == 0
@@ -54,9 +46,9 @@ def test_without_a_compiler_it_converts_says_why_in_one_line_and_exits_0(bare_pa
 
 
 @pytest.mark.slow
-def test_with_a_compiler_the_compiled_file_lands_in_the_build_folder(bare_path, tmp_path):
+def test_with_a_compiler_the_compiled_file_lands_in_the_build_folder(empty_path, tmp_path):
     fake_compiler(
-        bare_path,
+        empty_path,
         "out = pathlib.Path(sys.argv[sys.argv.index('--out_dir') + 1])\n"
         "(out / (pathlib.Path(sys.argv[-1]).stem + '_edgetpu.tflite')).write_bytes(b'x')\n"
         f"print({LOG!r})\n",
@@ -69,8 +61,8 @@ def test_with_a_compiler_the_compiled_file_lands_in_the_build_folder(bare_path, 
 
 
 @pytest.mark.slow
-def test_a_compiler_that_fails_makes_the_build_fail(bare_path, tmp_path):
-    fake_compiler(bare_path, "print('Model not quantized')\nsys.exit(1)\n")
+def test_a_compiler_that_fails_makes_the_build_fail(empty_path, tmp_path):
+    fake_compiler(empty_path, "print('Model not quantized')\nsys.exit(1)\n")
     status, lines = run_build(tmp_path / "edgetpu")
     assert status == 1 and "Model not quantized" in lines[-1]
 

@@ -172,15 +172,6 @@ def test_commands_for_a_relative_model_are_exact():
 
 
 @pytest.fixture
-def empty_path(tmp_path, monkeypatch) -> Path:
-    """PATH with nothing on it but what a test puts there."""
-    tools = tmp_path / "bin"
-    tools.mkdir()
-    monkeypatch.setenv("PATH", str(tools))
-    return tools
-
-
-@pytest.fixture
 def model(tmp_path) -> Path:
     folder = tmp_path / "models"
     folder.mkdir()
