@@ -442,7 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         lambda b: lambda: runner.predict(x[:b]) is not None,
         args.seconds / 2,
     )
-    with gunicorn_server(args.models, workers=WORKERS, ORT_THREADS=str(ORT_THREADS)) as server:
+    # MAX_INFLIGHT = the 4 threads: capacity is measured with nothing refused (the default bound,
+    # half the threads, answers 503 beyond it; tests/test_serving_overload_load.py measures that).
+    with gunicorn_server(
+        args.models, workers=WORKERS, ORT_THREADS=str(ORT_THREADS), MAX_INFLIGHT="4"
+    ) as server:
         for binary in (False, True):
             grid(
                 rows,
