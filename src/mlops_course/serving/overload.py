@@ -2,8 +2,8 @@
 
 Why. gunicorn's gthread worker hands every request to a pool of ``threads`` threads, first come
 first served: a request waits for a free thread before Flask sees it. Without a bound, under
-load every thread runs a slow inference and a liveness probe queues behind all of them (the
-issue measured 3.3-4.7 s with 128 clients of 32-image MobileNet batches, 4 threads; the probe
+load every thread runs a slow inference and a liveness probe queues behind all of them (measured:
+3.3-4.7 s with 128 clients of 32-image MobileNet batches, 4 threads; the probe
 times out at 3 s), so the kubelet restarts pods exactly when they are busiest.
 
 With a bound below the thread count, some threads never run inference: they answer the
