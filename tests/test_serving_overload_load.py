@@ -15,10 +15,10 @@ import re
 import urllib.request
 
 import pytest
-import yaml
 from paths import MODELS, ROOT
 
 from mlops_course.data import load_digits_split
+from mlops_course.kubernetes import load_kustomization
 from mlops_course.mobilenet import upsample_digits
 from mlops_course.probe_load import run_probe_load
 from mlops_course.runtime import OnnxRunner
@@ -30,9 +30,9 @@ PROBE_LIMIT_MS = 1000.0
 
 def pod_settings() -> tuple[int, dict[str, str]]:
     """The Deployment's gunicorn threads and serving environment (ConfigMap, then env)."""
-    base = ROOT / "k8s" / "base"
-    settings = dict(yaml.safe_load((base / "configmap.yaml").read_text())["data"])
-    pod = yaml.safe_load((base / "deployment.yaml").read_text())["spec"]["template"]["spec"]
+    rendered = {m["kind"]: m for m in load_kustomization(ROOT / "k8s" / "base")}
+    settings = dict(rendered["ConfigMap"]["data"])
+    pod = rendered["Deployment"]["spec"]["template"]["spec"]
     for variable in pod["containers"][0].get("env", []):
         settings[variable["name"]] = variable["value"]
     keep = ("ORT_THREADS", "MAX_INFLIGHT", "RETRY_AFTER", "MAX_BATCH")
