@@ -55,6 +55,15 @@ def test_fixed_batch_model_runs_any_batch_one_row_at_a_time(digits):
     np.testing.assert_array_equal(together, alone)
 
 
+def test_fixed_batch_model_refuses_a_batch_it_cannot_split(digits):
+    runner = TfliteRunner(FOLDER / READY_FILE)
+    with pytest.raises(ValueError, match="1 rows at a time; got 0"):
+        runner.predict(digits.x_test[:0])
+    runner._batch = 2  # what a signature with a fixed batch of 2 would give
+    with pytest.raises(ValueError, match="2 rows at a time; got 3"):
+        runner.predict(digits.x_test[:3])
+
+
 def test_export_digits_edgetpu_refuses_a_missing_version(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         export.main(["digits-edgetpu", "--out", str(tmp_path), "--version", "3"])

@@ -201,6 +201,8 @@ class TfliteRunner:
         x = np.asarray(x, dtype=np.float32)
         if self._fixed and len(x) != self._batch:
             step = self._batch
+            if len(x) == 0 or len(x) % step:
+                raise ValueError(f"this model takes {step} rows at a time; got {len(x)}")
             return np.concatenate([self.predict(x[i : i + step]) for i in range(0, len(x), step)])
         self._resize(len(x))
         if self.input_dtype.kind in "iu":
