@@ -1,7 +1,7 @@
 """Shared inputs of the tests/test_kubernetes_*.py files: the course's k8s/ folders and a bare
 Deployment.
 
-SEED is the bare Deployment a tutorial starts from (lesson 09): every rule about a Deployment
+SEED is the bare Deployment a tutorial starts from (lesson 11): every rule about a Deployment
 and its pod fails on it.
 """
 

@@ -282,7 +282,7 @@ def test_the_graders_home_is_hidden_but_its_python_still_runs():
         (home / "token").write_text("secret")
         home.chmod(0o700)
         as_is = run_as_nobody(home, False, [str(tool)])
-        assert as_is.returncode != 0  # what broke lab 07's server and lab 09's checkov
+        assert as_is.returncode != 0  # what broke lab 07's server and lab 11's checkov
         hidden = run_as_nobody(home, True, [str(tool)])
         assert hidden.stdout == "ran\n", hidden.stderr
         peek = run_as_nobody(home, True, ["cat", str(home / "token")])

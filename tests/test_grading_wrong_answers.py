@@ -70,7 +70,7 @@ WRONG = {  # lab: {submission: (defines, whole cell or (old, new) pairs, questio
         "typed_drop": ("quantize_int8", [(DROP, "0.0")], "q2"),
         "drop_as_fraction": ("quantize_int8", [(DROP, FRACTION)], "q2"),
     },
-    "10_edge_tpu_lab": {
+    "12_edge_tpu_lab": {
         "typed_top1": ("top_classes", [(TOP1, "top1 = 1.0")], "q3"),
         "percent": ("top_classes", PERCENT, "q3"),
     },

@@ -1,4 +1,4 @@
-"""kubernetes.capacity: the arithmetic lesson 09 teaches (quantities, QoS, HPA, rollouts)."""
+"""kubernetes.capacity: the arithmetic lesson 11 teaches (quantities, QoS, HPA, rollouts)."""
 
 from __future__ import annotations
 

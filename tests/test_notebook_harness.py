@@ -130,6 +130,6 @@ def test_the_course_notebooks_that_train_are_run_on_one_core():
         "03_neural_networks",
         "05_train_and_export",
         "06_optimize_models",
-        "10_edge_tpu",
+        "12_edge_tpu",
     ):
         assert str(ROOT / "notebooks" / f"{lesson}.ipynb") in found

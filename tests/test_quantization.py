@@ -360,7 +360,7 @@ def test_scales_match_tflite_converter():
     np.testing.assert_array_equal(interp.get_tensor(w_det["index"]), q_w.T)
 
 
-# --- with given parameters, as a TFLite file stores them (the runners, lesson 10) ----------
+# --- with given parameters, as a TFLite file stores them (the runners, lesson 12) ----------
 
 
 def test_quantize_round_trip_is_within_half_a_step():

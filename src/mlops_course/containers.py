@@ -9,7 +9,7 @@ that can build with BuildKit (``$DOCKER`` if set, else the first such ``docker``
 ``/usr/bin/docker``); ``python -m mlops_course.containers client`` prints its choice for the
 Makefile and CI.
 
-Introduced in notebooks/08_containers.ipynb.
+Introduced in notebooks/09_containers.ipynb.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Read Dockerfiles: their instructions, the facts other layers must agree with, hadolint.
 
-Introduced in notebooks/08_containers.ipynb; the Kubernetes consistency check (lesson 09) reads
+Introduced in notebooks/09_containers.ipynb; the Kubernetes consistency check (lesson 11) reads
 the serving image's facts from here.
 """
 
@@ -67,7 +67,7 @@ class DockerfileError(ValueError):
 
 @dataclass(frozen=True)
 class ImageFacts:
-    """What the final stage of a Dockerfile says about the container it builds (lesson 09)."""
+    """What the final stage of a Dockerfile says about the container it builds (lesson 11)."""
 
     user: str
     expose: list[int]
@@ -100,7 +100,7 @@ def expand(text: str, env: dict[str, str]) -> str:
 def dockerfile_facts(text: str) -> ImageFacts:
     """USER, EXPOSE, ENV, HEALTHCHECK and COPY of the last stage of a Dockerfile's ``text``.
 
-    Introduced in notebooks/09_kubernetes.ipynb, which checks the manifests against them.
+    Introduced in notebooks/11_kubernetes.ipynb, which checks the manifests against them.
     """
     steps = dockerfile_instructions(text)
     starts = [i for i, step in enumerate(steps) if step.keyword == "FROM"]

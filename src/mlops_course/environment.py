@@ -1,7 +1,7 @@
 """What is installed, and which optional tools this machine has (introduced in 00_course_tour).
 
 The Edge TPU probes (:func:`pycoral_found`, :func:`edgetpu_library_loads`) live here, and
-:mod:`mlops_course.edgetpu.classify` (lesson 10) asks them too.
+:mod:`mlops_course.edgetpu.classify` (lesson 12) asks them too.
 """
 
 from __future__ import annotations

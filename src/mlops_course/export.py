@@ -4,7 +4,7 @@
 - ``models/digits/1/``: a small Keras CNN on the bundled digits: the trained network itself
   (``model.keras``), then ONNX (fp32, int8 dynamic, int8 static QDQ) and TFLite (fp32, dynamic
   range, full int8 with int8 input/output) made from it, and the same full int8 with a fixed
-  batch of 1, ready for the Edge TPU compiler (:mod:`mlops_course.edgetpu.ready`, lesson 10);
+  batch of 1, ready for the Edge TPU compiler (:mod:`mlops_course.edgetpu.ready`, lesson 12);
 - ``models/diabetes/1/``: a scikit-learn regressor (scaler + ridge) as ONNX via skl2onnx;
 - ``models/mobilenet/1/``: MobileNetV2 for the serving benchmark (``all`` only; see
   :mod:`mlops_course.mobilenet`);

@@ -1,4 +1,4 @@
-"""A private image registry on 127.0.0.1 for publishing images. Introduced in 08_containers."""
+"""A private image registry on 127.0.0.1 for publishing images. Introduced in 09_containers."""
 
 from __future__ import annotations
 

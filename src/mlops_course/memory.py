@@ -1,6 +1,6 @@
 """How much memory a process and its children hold (Linux ``/proc``).
 
-Introduced in notebooks/09_kubernetes.ipynb, which sizes a container's memory limit from what a
+Introduced in notebooks/11_kubernetes.ipynb, which sizes a container's memory limit from what a
 gunicorn server and its workers hold after the heaviest requests.
 """
 

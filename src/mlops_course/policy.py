@@ -4,7 +4,7 @@ checkov pins ``packaging<24``, which the course environment cannot share, so ``m
 installs it in its own venv, ``.venv-checkov``; :func:`checkov_path` looks there first.
 ``--skip-download`` keeps it offline (otherwise it asks Prisma Cloud for guideline links).
 
-Introduced in notebooks/08_containers.ipynb; lesson 09 runs it on the manifests in ``k8s/``.
+Introduced in notebooks/09_containers.ipynb; lesson 11 runs it on the manifests in ``k8s/``.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> n
 
     Computed in float32 and clipped to ``dtype``'s range, as a TFLite model's int8/uint8 input
     expects (its scale and zero point are stored in the file). Introduced in
-    notebooks/06_optimize_models.ipynb (the runners and lesson 10's Edge TPU helpers use it).
+    notebooks/06_optimize_models.ipynb (the runners and lesson 12's Edge TPU helpers use it).
     """
     info = np.iinfo(dtype)
     q = np.round(np.asarray(x, dtype=np.float32) / scale) + zero_point

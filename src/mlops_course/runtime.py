@@ -65,7 +65,7 @@ class ProviderUnavailable(ValueError):
 
 
 def cpu_fallback_allowed() -> bool:
-    """Whether ``ORT_ALLOW_CPU_FALLBACK`` is set to 1 (or true/yes). Introduced in lesson 08."""
+    """Whether ``ORT_ALLOW_CPU_FALLBACK`` is set to 1 (or true/yes). Introduced in lesson 09."""
     return os.environ.get(FALLBACK_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
@@ -78,7 +78,7 @@ def check_session_providers(
     a host without a GPU, or a container run without ``--gpus``): it logs a warning and runs on
     the CPU. Only ``session.get_providers()``, after creation, tells. Raise
     :class:`ProviderUnavailable` unless the fallback is allowed (``allow_fallback``, by default
-    ``ORT_ALLOW_CPU_FALLBACK``), then warn. Introduced in notebooks/08_containers.ipynb.
+    ``ORT_ALLOW_CPU_FALLBACK``), then warn. Introduced in notebooks/09_containers.ipynb.
     """
     active = list(session.get_providers())
     lost = [provider for provider in requested if provider not in active]
@@ -175,7 +175,7 @@ class TfliteRunner:
         self.input_dtype = np.dtype(self._input["dtype"])
         self.output_dtype = np.dtype(self._output["dtype"])
         self._batch = int(self._input["shape"][0])
-        # A fixed batch in the signature (e.g. the Edge TPU's batch-1 file, lesson 10) cannot be
+        # A fixed batch in the signature (e.g. the Edge TPU's batch-1 file, lesson 12) cannot be
         # resized: such a model is run ``_batch`` rows at a time instead.
         self._fixed = int(self._input["shape_signature"][0]) > 0
 
@@ -228,7 +228,7 @@ class KerasRunner:
     """Run a ``.keras`` file: the trained network, as ``make model`` keeps it beside its exports.
 
     Introduced in notebooks/05_train_and_export.ipynb. ``self.model`` is the Keras model itself
-    (lessons 06 and 10 load it instead of retraining). TensorFlow's threads are set per process,
+    (lessons 06 and 12 load it instead of retraining). TensorFlow's threads are set per process,
     so ``threads`` is accepted for the common interface and ignored.
     """
 

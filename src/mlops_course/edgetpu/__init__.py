@@ -12,7 +12,7 @@
   style, with LiteRT's ``load_delegate`` on the Edge TPU for a compiled model (one holding the
   ``edgetpu-custom-op``), else on the CPU with the reason recorded.
 
-Introduced in notebooks/10_edge_tpu.ipynb.
+Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from mlops_course.edgetpu.classify import (

@@ -6,7 +6,7 @@
     python -m mlops_course.edgetpu build [--out build/edgetpu]  # make edgetpu: convert the digits
                                       # model, compile it where a compiler exists (see build.py)
 
-Introduced in notebooks/10_edge_tpu.ipynb.
+Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ compiler image, which writes ``build/edgetpu/model_int8_batch1_edgetpu.tflite`` 
 Exit status: 0 when compiled, and also 0 when no compiler exists here (the compiler is an
 optional x86-64 tool: the one-line reason and the commands to run elsewhere are printed, as
 ``make test-one-core`` skips without taskset); 1 when the preflight says the compiler would
-refuse the model or the compiler ran and wrote nothing. Introduced in notebooks/10_edge_tpu.ipynb.
+refuse the model or the compiler ran and wrote nothing. Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def build(
 ) -> int:
     """Convert into ``out`` and compile where a compiler exists; returns the exit status.
 
-    Introduced in notebooks/10_edge_tpu.ipynb (``make edgetpu``).
+    Introduced in notebooks/12_edge_tpu.ipynb (``make edgetpu``).
     """
     out, models = Path(out), Path(models)
     card = read_card(models / "card.json")

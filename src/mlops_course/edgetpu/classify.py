@@ -11,7 +11,7 @@
 
 Note: Google's pycoral (``pycoral.utils.edgetpu.make_interpreter``) wraps the same delegate, but
 it exists only for Python ≤ 3.9 (from Coral's own package index; PyPI's ``pycoral`` is an
-unrelated project), so the course calls LiteRT directly. Introduced in notebooks/10_edge_tpu.ipynb.
+unrelated project), so the course calls LiteRT directly. Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Backend:
 def edgetpu_ops(model_path: str | Path) -> int:
     """How many ``edgetpu-custom-op`` operators the model holds (0: not compiled for the TPU).
 
-    Introduced in notebooks/10_edge_tpu.ipynb. Raises ``PreflightError`` for an unreadable file.
+    Introduced in notebooks/12_edge_tpu.ipynb. Raises ``PreflightError`` for an unreadable file.
     """
     model = read_model(model_path)
     return sum(
@@ -65,7 +65,7 @@ def load_edgetpu_delegate(
     """``(delegate, why)`` from LiteRT's ``load_delegate``; ``(None, why not)`` when it fails.
 
     ``device`` is libedgetpu's option (``":0"``, ``"usb"``, ``"usb:1"``, ``"pci"``); ``None``
-    takes any Edge TPU. Introduced in notebooks/10_edge_tpu.ipynb.
+    takes any Edge TPU. Introduced in notebooks/12_edge_tpu.ipynb.
     """
     ok, detail = edgetpu_library_loads(library)
     if not ok:  # checked first: a failed load_delegate also prints noise from LiteRT's __del__
@@ -83,7 +83,7 @@ def load_edgetpu_delegate(
 def edgetpu_support() -> tuple[bool, str]:
     """``(True, why)`` when the Edge TPU delegate starts here (runtime and device), else why not.
 
-    Introduced in notebooks/10_edge_tpu.ipynb.
+    Introduced in notebooks/12_edge_tpu.ipynb.
     """
     delegate, detail = load_edgetpu_delegate()
     return delegate is not None, detail
@@ -94,7 +94,7 @@ def make_interpreter(
 ) -> Any:
     """A LiteRT interpreter for ``model_path``: on the Edge TPU when possible, else the CPU.
 
-    Introduced in notebooks/10_edge_tpu.ipynb. ``device`` follows pycoral (``None`` = any Edge
+    Introduced in notebooks/12_edge_tpu.ipynb. ``device`` follows pycoral (``None`` = any Edge
     TPU, ``":0"``, ``"usb"``, ``"pci"``); ``"cpu"`` forces the CPU. A named Edge TPU that is not
     usable, or a compiled model without its delegate, raises ``ValueError`` (the CPU cannot run
     an ``edgetpu-custom-op``). Call ``allocate_tensors()`` next.
@@ -166,7 +166,7 @@ def get_classes(
 ) -> list[Class]:
     """The ``top_k`` classes with score ≥ ``score_threshold``, best first (pycoral's contract).
 
-    Introduced in notebooks/10_edge_tpu.ipynb. Ties keep the lower class id first.
+    Introduced in notebooks/12_edge_tpu.ipynb. Ties keep the lower class id first.
     """
     if top_k < 1:
         raise ValueError(f"top_k must be at least 1, got {top_k}")
@@ -180,7 +180,7 @@ def classify_image(
 ) -> list[Class]:
     """Set ``image``, run the model once and return :func:`get_classes`.
 
-    Introduced in notebooks/10_edge_tpu.ipynb.
+    Introduced in notebooks/12_edge_tpu.ipynb.
     """
     set_input(interpreter, image)
     interpreter.invoke()
@@ -190,7 +190,7 @@ def classify_image(
 def inference_times_ms(interpreter: Any, image: np.ndarray, runs: int = 5) -> list[float]:
     """Wall-clock milliseconds of ``runs`` invocations on one image, the first one included.
 
-    Introduced in notebooks/10_edge_tpu.ipynb, like the "INFERENCE TIME" listing of Coral's
+    Introduced in notebooks/12_edge_tpu.ipynb, like the "INFERENCE TIME" listing of Coral's
     classification example: the first run also pays one-time costs (on the Edge TPU, loading the
     model into its memory).
     """

@@ -8,7 +8,7 @@ why and return the exact commands to run on a machine that has them. This module
 ``*_edgetpu.tflite`` itself; only the compiler does, and a result only points at that file when
 it really exists.
 
-Introduced in notebooks/10_edge_tpu.ipynb.
+Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _answers(command: list[str], timeout: float = 20) -> tuple[bool, str]:
 def find_compiler(image: str = IMAGE) -> CompilerStatus:
     """Look for ``edgetpu_compiler`` on PATH, then for ``image`` in a Docker engine that answers.
 
-    Introduced in notebooks/10_edge_tpu.ipynb.
+    Introduced in notebooks/12_edge_tpu.ipynb.
     """
     if shutil.which(COMPILER):
         return CompilerStatus("path", f"{COMPILER} is on PATH ({shutil.which(COMPILER)})")
@@ -85,7 +85,7 @@ def compiled_name(model: str | Path) -> str:
 def compile_commands(model: str | Path, image: str = IMAGE) -> dict[str, list[str]]:
     """The exact shell commands that compile ``model`` into its own folder, per route.
 
-    Introduced in notebooks/10_edge_tpu.ipynb. ``"path"``: the compiler installed on the host;
+    Introduced in notebooks/12_edge_tpu.ipynb. ``"path"``: the compiler installed on the host;
     ``"docker"``: build the course image once, then run the compiler in it with the model's
     folder bind-mounted at /models (no network, files owned by you).
     """
@@ -152,7 +152,7 @@ _ERRORS = (
 def parse_compiler_log(text: str) -> CompileLog:
     """Parse ``edgetpu_compiler``'s console output (the format of compiler 15 and 16).
 
-    Introduced in notebooks/10_edge_tpu.ipynb. When the log has no "will run on" lines (every
+    Introduced in notebooks/12_edge_tpu.ipynb. When the log has no "will run on" lines (every
     operation mapped), the counts come from the operator table.
     """
     values: dict[str, object] = {}
@@ -203,7 +203,7 @@ def compile_model(
 ) -> CompileResult:
     """Compile ``model`` with the real compiler if this machine has one; never fake the result.
 
-    Introduced in notebooks/10_edge_tpu.ipynb. The compiled file goes beside the model. When no
+    Introduced in notebooks/12_edge_tpu.ipynb. The compiled file goes beside the model. When no
     compiler is available, ``ran`` is False and ``commands`` holds what to run elsewhere.
     """
     model = Path(model)

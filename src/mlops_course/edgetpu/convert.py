@@ -8,7 +8,7 @@ model with a fixed ``(1, ...)`` input signature and then converted with
 :func:`mlops_course.convert.convert_tflite` (representative dataset, ``TFLITE_BUILTINS_INT8``,
 int8 input and output), the same conversion the model repository uses.
 
-TensorFlow is imported only inside these functions. Introduced in notebooks/10_edge_tpu.ipynb.
+TensorFlow is imported only inside these functions. Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from mlops_course.runtime import import_tensorflow
 def export_fixed_batch(model: Any, folder: str | Path, batch: int = 1) -> Path:
     """Write a SavedModel whose ``serve`` signature takes exactly ``batch`` inputs.
 
-    Introduced in notebooks/10_edge_tpu.ipynb.
+    Introduced in notebooks/12_edge_tpu.ipynb.
     """
     tf = import_tensorflow()
     spec = tf.TensorSpec((batch, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)
@@ -49,7 +49,7 @@ def convert_fixed_batch(
 ) -> bytes:
     """A batch-``batch`` TFLite flatbuffer of ``model``: ``fp32``, ``dynamic`` or ``int8``.
 
-    Introduced in notebooks/10_edge_tpu.ipynb. ``int8`` (the default) is what the Edge TPU needs;
+    Introduced in notebooks/12_edge_tpu.ipynb. ``int8`` (the default) is what the Edge TPU needs;
     ``representative_images`` (float32, the model's input shape) fix the activation ranges.
     """
     with tempfile.TemporaryDirectory() as work:
@@ -64,6 +64,6 @@ def convert_fixed_batch(
 def convert_for_edgetpu(model: Any, representative_images: np.ndarray, samples: int = 256) -> bytes:
     """Full-integer (int8 in, int8 out), batch-1 TFLite flatbuffer for the Edge TPU compiler.
 
-    Introduced in notebooks/10_edge_tpu.ipynb.
+    Introduced in notebooks/12_edge_tpu.ipynb.
     """
     return convert_fixed_batch(model, "int8", representative_images, samples, batch=1)

@@ -19,7 +19,7 @@ occurs, that operation and everything after it executes on the CPU".
 The check is a preflight, not the compiler: passing it means "no documented reason to fail",
 and only ``edgetpu_compiler`` itself (see :mod:`mlops_course.edgetpu.compiler`) has the last word.
 
-Introduced in notebooks/10_edge_tpu.ipynb.
+Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _op_report(schema: Any, model: Any, subgraph: Any, index: int, op: Any) -> O
 def preflight(path: str | Path) -> Preflight:
     """Check a ``.tflite`` file against the Edge TPU's documented requirements.
 
-    Introduced in notebooks/10_edge_tpu.ipynb. Raises :class:`PreflightError` when the file
+    Introduced in notebooks/12_edge_tpu.ipynb. Raises :class:`PreflightError` when the file
     cannot be read as a TFLite model; otherwise returns a :class:`Preflight` whose ``table()``
     shows every operator and whose ``verdict()`` says: compatible, compiles partly on the CPU,
     or refused by the compiler.

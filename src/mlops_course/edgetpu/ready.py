@@ -9,7 +9,7 @@ entry from the committed ``model.keras``, without retraining::
 
     python -m mlops_course.export digits-edgetpu --out models --version 1
 
-Introduced in notebooks/10_edge_tpu.ipynb.
+Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ READY_PRECISION = "int8-full-batch1"
 def write_ready_model(model: Any, folder: str | Path, split: Split) -> Path:
     """Write ``folder/READY_FILE``: full int8, batch 1, calibrated on ``split.x_train``.
 
-    Introduced in notebooks/10_edge_tpu.ipynb (``make model`` calls it).
+    Introduced in notebooks/12_edge_tpu.ipynb (``make model`` calls it).
     """
     path = Path(folder) / READY_FILE
     data = convert_for_edgetpu(model, split.x_train)
@@ -56,7 +56,7 @@ def ready_entry(folder: str | Path, split: Split) -> dict:
 def add_ready_model(folder: str | Path, log=print) -> ModelCard:
     """(Re)build ``READY_FILE`` from ``folder/model.keras`` and put its entry in the card.
 
-    Introduced in notebooks/10_edge_tpu.ipynb. ``model.keras`` is checked against the card's
+    Introduced in notebooks/12_edge_tpu.ipynb. ``model.keras`` is checked against the card's
     sha256 first; the other files and entries are left as they are.
     """
     folder = Path(folder)

@@ -9,7 +9,7 @@ Three verdicts, as ``edgetpu_compiler`` 16 behaves (sources in :mod:`mlops_cours
 - *refused*: the compiler stops and writes nothing ("Model not quantized", dynamic-sized
   tensors, an operator version it cannot parse), so no operation is mapped at all.
 
-Introduced in notebooks/10_edge_tpu.ipynb.
+Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Check:
 class Preflight:
     """The preflight of one model: per-operator reports, model-wide checks and the verdict.
 
-    Introduced in notebooks/10_edge_tpu.ipynb.
+    Introduced in notebooks/12_edge_tpu.ipynb.
     """
 
     path: Path

@@ -20,7 +20,7 @@
   an older TFLite; models from newer converters fail to parse with "Didn't find op for builtin
   opcode 'X' version 'N'". Reported cases are listed in ``REJECTED_VERSIONS`` with their issue.
 
-Introduced in notebooks/10_edge_tpu.ipynb.
+Introduced in notebooks/12_edge_tpu.ipynb.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@
 - :mod:`~mlops_course.kubernetes.consistency`: do the manifests agree with the image and server?
 
 The names below are re-exported, so ``from mlops_course import kubernetes as k8s`` gives the
-whole API. Introduced in notebooks/09_kubernetes.ipynb (lab: solutions/09_kubernetes_lab.ipynb).
+whole API. Introduced in notebooks/11_kubernetes.ipynb (lab: solutions/11_kubernetes_lab.ipynb).
 """
 
 from mlops_course.kubernetes.canary import canary_share, canary_tag, check_canary, replicas

@@ -1,6 +1,6 @@
 """A canary: a second Deployment behind the same Service, serving a newer model version.
 
-Introduced in notebooks/09_kubernetes.ipynb. :func:`check_canary` says what is wrong with a
+Introduced in notebooks/11_kubernetes.ipynb. :func:`check_canary` says what is wrong with a
 canary of the stable Deployment (empty: nothing).
 """
 

@@ -1,6 +1,6 @@
 """Decide a canary from metrics: error ratio and p95 latency per track, queried from Prometheus.
 
-Introduced in notebooks/09_kubernetes.ipynb (the canary section). :func:`canary_analysis` runs
+Introduced in notebooks/11_kubernetes.ipynb (the canary section). :func:`canary_analysis` runs
 the whole loop on this machine: a stable and a canary gunicorn server (real ones, through
 :mod:`mlops_course.server_process`), a real Prometheus scraping both (:mod:`.prometheus`),
 traffic split between them, and the PromQL answers turned into a :class:`Verdict`: promote or

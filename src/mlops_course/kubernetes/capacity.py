@@ -1,6 +1,6 @@
 """The arithmetic behind requests, limits, autoscaling and rolling updates.
 
-Introduced in notebooks/09_kubernetes.ipynb.
+Introduced in notebooks/11_kubernetes.ipynb.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Do the manifests agree with the image they run and the server inside it?
 
-Introduced in notebooks/09_kubernetes.ipynb. A manifest and its image are written at different
+Introduced in notebooks/11_kubernetes.ipynb. A manifest and its image are written at different
 times; nothing in Kubernetes checks that they agree. :func:`serving_facts` reads the image's
 side (the Dockerfile, the package version, the server's routes and settings, gunicorn's timeouts,
 ``models/``) and :func:`consistency_problems` compares the manifests with it.

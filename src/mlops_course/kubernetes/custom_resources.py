@@ -1,6 +1,6 @@
 """Validate custom resources (KServe's) against their vendored CRD schemas, strictly.
 
-Introduced in notebooks/09_kubernetes.ipynb. kubernetes-validate knows only the built-in kinds;
+Introduced in notebooks/11_kubernetes.ipynb. kubernetes-validate knows only the built-in kinds;
 ``crds/`` holds the ``openAPIV3Schema`` of KServe's ``InferenceService`` and ``ServingRuntime``
 (source, commit and version in ``crds/README.md``). :func:`custom_schema` turns one into a JSON
 schema that refuses unknown fields, as an API server with strict field validation does

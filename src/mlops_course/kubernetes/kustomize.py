@@ -1,6 +1,6 @@
 """Read a kustomization without kustomize: resources, and ConfigMaps generated with a content hash.
 
-Introduced in notebooks/09_kubernetes.ipynb. :func:`load_kustomization` renders what
+Introduced in notebooks/11_kubernetes.ipynb. :func:`load_kustomization` renders what
 ``kubectl kustomize`` renders for the two fields the course uses: ``resources`` (files and
 folders) and ``configMapGenerator`` (``envs`` files and ``literals``). A generated ConfigMap's
 name ends in a hash of its content (:func:`configmap_hash`, kustomize's own), and every pod that

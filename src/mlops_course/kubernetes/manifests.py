@@ -1,6 +1,6 @@
 """Kubernetes manifests as data: read, render with kustomize, write, name and find objects.
 
-Introduced in notebooks/09_kubernetes.ipynb. :func:`render` runs ``kubectl kustomize`` (needs
+Introduced in notebooks/11_kubernetes.ipynb. :func:`render` runs ``kubectl kustomize`` (needs
 kubectl); :mod:`~mlops_course.kubernetes.kustomize` reads the course's simpler kustomizations
 without it.
 """

@@ -1,6 +1,6 @@
 """A real Prometheus on 127.0.0.1 that scrapes the model servers, and PromQL queries to it.
 
-Introduced in notebooks/09_kubernetes.ipynb (the canary section). :class:`Prometheus` writes a
+Introduced in notebooks/11_kubernetes.ipynb (the canary section). :class:`Prometheus` writes a
 configuration with one target per track (``track="stable"``, ``track="canary"``, the label a
 cluster's Prometheus would take from the pods), starts Debian's ``prometheus`` binary with a
 temporary storage folder and a short scrape interval, waits until every target is up, answers

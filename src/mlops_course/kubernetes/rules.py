@@ -1,6 +1,6 @@
 """Review Deployments against the rules behind checkov's Kubernetes checks, with or without it.
 
-Introduced in notebooks/09_kubernetes.ipynb. :func:`review` states a few rules a careful team
+Introduced in notebooks/11_kubernetes.ipynb. :func:`review` states a few rules a careful team
 follows (probes, requests and limits, a hardened ``securityContext``, a NetworkPolicy, no replica
 count beside an HPA, hashed ConfigMap names, a PodDisruptionBudget that lets unhealthy pods go),
 each tied to the checkov check that enforces it where checkov has one (else to kube-score's), so
@@ -183,7 +183,7 @@ def _neighbour_rules(deployment: Manifest, manifests: list[Manifest]) -> set[str
 def checkov_failed(manifests: list[Manifest]) -> set[str] | None:
     """The checkov checks ``manifests`` fail (ids), or None where checkov is not installed.
 
-    Runs :func:`mlops_course.policy.checkov` (lesson 08) on a temporary YAML file; seconds.
+    Runs :func:`mlops_course.policy.checkov` (lesson 09) on a temporary YAML file; seconds.
     """
     if policy.checkov_path() is None:
         return None

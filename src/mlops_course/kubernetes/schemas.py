@@ -1,6 +1,6 @@
 """Validate manifests against the Kubernetes API's JSON schemas, for chosen Kubernetes versions.
 
-Introduced in notebooks/09_kubernetes.ipynb. The schemas ship with ``kubernetes-validate``;
+Introduced in notebooks/11_kubernetes.ipynb. The schemas ship with ``kubernetes-validate``;
 KServe's custom resources are checked against the CRD schemas the course vendors
 (:mod:`~mlops_course.kubernetes.custom_resources`). :func:`validate` is strict (unknown fields are
 errors), and a kind it has no schema for is a failure, not a warning to ignore.

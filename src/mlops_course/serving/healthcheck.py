@@ -2,7 +2,7 @@
 
 The serving image's ``HEALTHCHECK`` runs it (the slim image has no curl). It asks
 ``/v2/health/live`` on the address gunicorn binds (``BIND``, as in :mod:`.gunicorn_conf`), with
-``0.0.0.0`` read as this host. Introduced in notebooks/08_containers.ipynb.
+``0.0.0.0`` read as this host. Introduced in notebooks/09_containers.ipynb.
 """
 
 from __future__ import annotations
