@@ -114,3 +114,25 @@ def test_layer_sizes_are_base_first_nonempty_and_named():
 def test_image_sizes_leave_out_absent_images():
     sizes = containers.image_sizes(FakeClient(names={"a:1"}), ["a:1", "b:2"])
     assert sizes == {"a:1": 2.5}
+
+
+class Stopping:
+    def __init__(self, code):
+        self.code, self.calls = code, []
+
+    def stop(self, timeout):
+        self.calls.append(("stop", timeout))
+
+    def wait(self, timeout):
+        self.calls.append("wait")
+        return {"StatusCode": self.code}
+
+    def remove(self):
+        self.calls.append("remove")
+
+
+def test_stop_timed_stops_waits_removes_and_reports_the_exit_code():
+    container = Stopping(143)
+    seconds, status = containers.stop_timed(container, timeout=3)
+    assert status == 143 and seconds >= 0
+    assert container.calls == [("stop", 3), "wait", "remove"]

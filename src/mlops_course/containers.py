@@ -236,6 +236,16 @@ def wait_healthy(container, timeout: float = 90) -> str:
     return status
 
 
+def stop_timed(container, timeout: float = 10) -> tuple[float, int]:
+    """``docker stop`` the container, then remove it: (seconds the stop took, exit code)."""
+    start = time.perf_counter()
+    container.stop(timeout=timeout)
+    seconds = time.perf_counter() - start
+    status = container.wait(timeout=timeout)["StatusCode"]
+    container.remove()
+    return seconds, status
+
+
 def labels(client, tag: str) -> dict[str, str]:
     """The image's labels (``org.opencontainers.image.*`` and friends)."""
     return client.images.get(tag).labels

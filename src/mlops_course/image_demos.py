@@ -3,8 +3,8 @@ one idea.
 
 Introduced in notebooks/09_containers.ipynb (the build cache, ``&&`` chains and multi-stage
 builds, tutorials' Dockerfiles, bind mounts); 10_publishing_images.ipynb builds ``DEPS_FIRST`` at
-two versions to publish. Every function that needs an engine takes the Docker SDK client (or a
-:class:`docker_steps.Steps`) and is run through ``Steps.run``.
+two versions to publish and quotes ``TUTORIAL_GPU``. Every function that needs an engine takes
+the Docker SDK client (or a :class:`docker_steps.Steps`) and is run through ``Steps.run``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 
 from mlops_course.docker_steps import Steps, write_context
@@ -91,6 +90,17 @@ EXPOSE 5000
 CMD ["flask", "run", "--host=0.0.0.0"]
 """
 
+#: A GPU tutorial's Dockerfile (lesson 10): old CUDA base, unpinned installs, root.
+TUTORIAL_GPU = """\
+FROM nvidia/cuda:11.4-cudnn8-runtime-ubuntu20.04
+RUN apt-get update && apt-get install -y python3 python3-pip
+COPY model.py /app/
+COPY model.pt /app/
+RUN pip install torch torchvision
+ENV PYTHONPATH=/app
+CMD ["python3", "/app/model.py"]
+"""
+
 #: Run as uid 10001 with /shared writable and /models read-only.
 MOUNT_SCRIPT = """\
 open("/shared/hello.txt", "w").write("written in the container\\n")
@@ -152,9 +162,10 @@ def added_sizes(steps: Steps, work: Path, demo: str) -> dict[str, float]:
     return added
 
 
-def predict_digits(port: int, rows: Sequence[Sequence[float]]) -> list[int]:
-    """The classes the server on 127.0.0.1:``port`` predicts for ``rows`` (v1 REST protocol)."""
-    body = json.dumps({"instances": [list(map(float, row)) for row in rows]}).encode()
+def predict_digits(port: int, instances: list) -> list[int]:
+    """The classes the server on 127.0.0.1:``port`` predicts for ``instances`` (nested lists, as
+    lesson 07's v1 REST protocol takes them)."""
+    body = json.dumps({"instances": instances}).encode()
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/models/digits:predict",
         data=body,
