@@ -56,10 +56,8 @@ NOT_OUTPUTS = {
         "4,096": "64 images × 64 pixels",
         "0.35": "MobileNetV2's width multiplier α, a constant in the code",
     },
-    "09": {
-        "1.24": "Kubernetes version",
+    "10": {
         "20.04": "Ubuntu version",
-        "22.04": "Ubuntu version",
         "2.7": "Python version",
         "1,540": "a published scan of python:3.8 in 2020, not run here",
     },

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mlops_course import __version__, project
@@ -197,6 +197,28 @@ def image_size_mb(client, tag: str) -> float:
     return client.images.get(tag).attrs["Size"] / 1e6
 
 
+def image_sizes(client, names: Iterable[str]) -> dict[str, float]:
+    """``{name: MB}`` for each of ``names`` the engine holds; absent images are left out."""
+    return {name: image_size_mb(client, name) for name in names if client.images.list(name=name)}
+
+
+def layer_sizes(client, tag: str, width: int = 60) -> list[tuple[float, str]]:
+    """The image's non-empty layers, base first, as ``(MB, the instruction that made it)``, from
+    ``docker history``; an imported base has no instruction and reads ``(the base image)``."""
+    rows = []
+    for row in reversed(client.images.get(tag).history()):
+        if row["Size"] > 0:
+            made_by = re.sub(r"^/bin/sh -c (#\(nop\) )?", "", row["CreatedBy"]).strip()
+            made_by = made_by.removesuffix("# buildkit").strip() or "(the base image)"
+            rows.append(
+                (
+                    row["Size"] / 1e6,
+                    made_by if len(made_by) <= width else made_by[: width - 1] + "…",
+                )
+            )
+    return rows
+
+
 def wait_healthy(container, timeout: float = 90) -> str:
     """Poll the container's HEALTHCHECK until ``healthy``; raise with its logs otherwise."""
     deadline = time.monotonic() + timeout
@@ -212,6 +234,16 @@ def wait_healthy(container, timeout: float = 90) -> str:
         logs = container.logs(tail=30).decode(errors="replace")
         raise TimeoutError(f"container {container.name} is {status!r}, not healthy:\n{logs}")
     return status
+
+
+def stop_timed(container, timeout: float = 10) -> tuple[float, int]:
+    """``docker stop`` the container, then remove it: (seconds the stop took, exit code)."""
+    start = time.perf_counter()
+    container.stop(timeout=timeout)
+    seconds = time.perf_counter() - start
+    status = container.wait(timeout=timeout)["StatusCode"]
+    container.remove()
+    return seconds, status
 
 
 def labels(client, tag: str) -> dict[str, str]:

@@ -65,7 +65,7 @@ class ProviderUnavailable(ValueError):
 
 
 def cpu_fallback_allowed() -> bool:
-    """Whether ``ORT_ALLOW_CPU_FALLBACK`` is set to 1 (or true/yes). Introduced in lesson 09."""
+    """Whether ``ORT_ALLOW_CPU_FALLBACK`` is set to 1 (or true/yes). Introduced in lesson 10."""
     return os.environ.get(FALLBACK_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
@@ -78,7 +78,7 @@ def check_session_providers(
     a host without a GPU, or a container run without ``--gpus``): it logs a warning and runs on
     the CPU. Only ``session.get_providers()``, after creation, tells. Raise
     :class:`ProviderUnavailable` unless the fallback is allowed (``allow_fallback``, by default
-    ``ORT_ALLOW_CPU_FALLBACK``), then warn. Introduced in notebooks/09_containers.ipynb.
+    ``ORT_ALLOW_CPU_FALLBACK``), then warn. Introduced in notebooks/10_publishing_images.ipynb.
     """
     active = list(session.get_providers())
     lost = [provider for provider in requested if provider not in active]
