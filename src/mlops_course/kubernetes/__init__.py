@@ -10,6 +10,7 @@
   strict;
 - :mod:`~mlops_course.kubernetes.rules`: the rules behind checkov's checks, and checkov itself;
 - :mod:`~mlops_course.kubernetes.capacity`: quantities, QoS, the HPA rule, rolling-update steps;
+- :mod:`~mlops_course.kubernetes.autoscaling`: the HPA's algorithm with its behavior, over time;
 - :mod:`~mlops_course.kubernetes.canary`: is a canary a canary of the stable Deployment?
 - :mod:`~mlops_course.kubernetes.prometheus`: a real Prometheus on 127.0.0.1, and PromQL;
 - :mod:`~mlops_course.kubernetes.canary_metrics`: promote or roll back from Prometheus' numbers;
@@ -19,6 +20,7 @@ The names below are re-exported, so ``from mlops_course import kubernetes as k8s
 whole API. Introduced in notebooks/11_kubernetes.ipynb (lab: solutions/11_kubernetes_lab.ipynb).
 """
 
+from mlops_course.kubernetes.autoscaling import Scaling, rate_limit, scaling, simulate_hpa
 from mlops_course.kubernetes.canary import canary_share, canary_tag, check_canary, replicas
 from mlops_course.kubernetes.canary_metrics import (
     Verdict,
@@ -122,6 +124,7 @@ __all__ = [
     "ManifestError",
     "Prometheus",
     "PrometheusMissing",
+    "Scaling",
     "ServingFacts",
     "Validation",
     "Verdict",
@@ -160,6 +163,7 @@ __all__ = [
     "prometheus_path",
     "qos_class",
     "quantity",
+    "rate_limit",
     "read_env_file",
     "render",
     "replicas",
@@ -167,6 +171,7 @@ __all__ = [
     "resource_id",
     "review",
     "rollout_steps",
+    "scaling",
     "schema_name",
     "schema_versions",
     "scrape_config",
@@ -175,6 +180,7 @@ __all__ = [
     "send_traffic",
     "server_routes",
     "serving_facts",
+    "simulate_hpa",
     "supported_versions",
     "to_yaml",
     "validate",
