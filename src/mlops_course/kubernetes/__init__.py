@@ -14,6 +14,7 @@
 - :mod:`~mlops_course.kubernetes.canary`: is a canary a canary of the stable Deployment?
 - :mod:`~mlops_course.kubernetes.prometheus`: a real Prometheus on 127.0.0.1, and PromQL;
 - :mod:`~mlops_course.kubernetes.canary_metrics`: promote or roll back from Prometheus' numbers;
+- :mod:`~mlops_course.kubernetes.memory_load`: the heaviest requests, to measure memory;
 - :mod:`~mlops_course.kubernetes.consistency`: do the manifests agree with the image and server?
 
 The names below are re-exported, so ``from mlops_course import kubernetes as k8s`` gives the
@@ -86,6 +87,7 @@ from mlops_course.kubernetes.manifests import (
     selects,
     to_yaml,
 )
+from mlops_course.kubernetes.memory_load import HeavyRequest, largest_batch, send_heaviest
 from mlops_course.kubernetes.prometheus import (
     Prometheus,
     PrometheusMissing,
@@ -95,6 +97,7 @@ from mlops_course.kubernetes.prometheus import (
 from mlops_course.kubernetes.rules import (
     OTHER_SOURCES,
     RULES,
+    TUTORIAL_DEPLOYMENT,
     checkov_failed,
     checkov_skips,
     review,
@@ -118,7 +121,9 @@ __all__ = [
     "OTHER_SOURCES",
     "RULES",
     "TRACK_LABEL",
+    "TUTORIAL_DEPLOYMENT",
     "VERSION_ENV",
+    "HeavyRequest",
     "KubectlMissing",
     "Manifest",
     "ManifestError",
@@ -152,6 +157,7 @@ __all__ = [
     "has_schema",
     "hpa_desired_replicas",
     "kubectl_path",
+    "largest_batch",
     "load_kustomization",
     "load_manifests",
     "model_version",
@@ -177,6 +183,7 @@ __all__ = [
     "scrape_config",
     "security_context",
     "selects",
+    "send_heaviest",
     "send_traffic",
     "server_routes",
     "serving_facts",
