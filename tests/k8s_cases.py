@@ -11,34 +11,14 @@ import functools
 
 from paths import ROOT
 
-from mlops_course.kubernetes import kustomize, manifests
+from mlops_course.kubernetes import kustomize, manifests, rules
 
 K8S = ROOT / "k8s"
 PLAIN = {"k8s": K8S, "base": K8S / "base", "canary": K8S / "overlays" / "canary"}
 OVERLAYS = {**PLAIN, "loadbalancer": K8S / "overlays" / "loadbalancer"}
 KSERVE = K8S / "overlays" / "kserve"  # custom resources: not for checkov or kubernetes-validate
 
-SEED = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: image-classifier
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: image-classifier
-  template:
-    metadata:
-      labels:
-        app: image-classifier
-    spec:
-      containers:
-      - name: image-classifier
-        image: image-classifier:latest
-        ports:
-        - containerPort: 5000
-"""
+SEED = rules.TUTORIAL_DEPLOYMENT  # the same text lesson 11 quotes
 
 
 @functools.cache

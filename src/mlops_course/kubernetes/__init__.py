@@ -10,15 +10,18 @@
   strict;
 - :mod:`~mlops_course.kubernetes.rules`: the rules behind checkov's checks, and checkov itself;
 - :mod:`~mlops_course.kubernetes.capacity`: quantities, QoS, the HPA rule, rolling-update steps;
+- :mod:`~mlops_course.kubernetes.autoscaling`: the HPA's algorithm with its behavior, over time;
 - :mod:`~mlops_course.kubernetes.canary`: is a canary a canary of the stable Deployment?
 - :mod:`~mlops_course.kubernetes.prometheus`: a real Prometheus on 127.0.0.1, and PromQL;
 - :mod:`~mlops_course.kubernetes.canary_metrics`: promote or roll back from Prometheus' numbers;
+- :mod:`~mlops_course.kubernetes.memory_load`: the heaviest requests, to measure memory;
 - :mod:`~mlops_course.kubernetes.consistency`: do the manifests agree with the image and server?
 
 The names below are re-exported, so ``from mlops_course import kubernetes as k8s`` gives the
 whole API. Introduced in notebooks/11_kubernetes.ipynb (lab: solutions/11_kubernetes_lab.ipynb).
 """
 
+from mlops_course.kubernetes.autoscaling import Scaling, rate_limit, scaling, simulate_hpa
 from mlops_course.kubernetes.canary import canary_share, canary_tag, check_canary, replicas
 from mlops_course.kubernetes.canary_metrics import (
     Verdict,
@@ -84,6 +87,7 @@ from mlops_course.kubernetes.manifests import (
     selects,
     to_yaml,
 )
+from mlops_course.kubernetes.memory_load import HeavyRequest, largest_batch, send_heaviest
 from mlops_course.kubernetes.prometheus import (
     Prometheus,
     PrometheusMissing,
@@ -93,6 +97,7 @@ from mlops_course.kubernetes.prometheus import (
 from mlops_course.kubernetes.rules import (
     OTHER_SOURCES,
     RULES,
+    TUTORIAL_DEPLOYMENT,
     checkov_failed,
     checkov_skips,
     review,
@@ -116,12 +121,15 @@ __all__ = [
     "OTHER_SOURCES",
     "RULES",
     "TRACK_LABEL",
+    "TUTORIAL_DEPLOYMENT",
     "VERSION_ENV",
+    "HeavyRequest",
     "KubectlMissing",
     "Manifest",
     "ManifestError",
     "Prometheus",
     "PrometheusMissing",
+    "Scaling",
     "ServingFacts",
     "Validation",
     "Verdict",
@@ -149,6 +157,7 @@ __all__ = [
     "has_schema",
     "hpa_desired_replicas",
     "kubectl_path",
+    "largest_batch",
     "load_kustomization",
     "load_manifests",
     "model_version",
@@ -160,6 +169,7 @@ __all__ = [
     "prometheus_path",
     "qos_class",
     "quantity",
+    "rate_limit",
     "read_env_file",
     "render",
     "replicas",
@@ -167,14 +177,17 @@ __all__ = [
     "resource_id",
     "review",
     "rollout_steps",
+    "scaling",
     "schema_name",
     "schema_versions",
     "scrape_config",
     "security_context",
     "selects",
+    "send_heaviest",
     "send_traffic",
     "server_routes",
     "serving_facts",
+    "simulate_hpa",
     "supported_versions",
     "to_yaml",
     "validate",

@@ -27,6 +27,29 @@ from mlops_course.kubernetes.manifests import (
 
 SKIP_ANNOTATION = "checkov.io/skip"  # checkov.io/skip1: CKV_K8S_43=why
 
+#: A Deployment as a typical tutorial writes it: valid, and breaking every rule below.
+TUTORIAL_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: image-classifier
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: image-classifier
+  template:
+    metadata:
+      labels:
+        app: image-classifier
+    spec:
+      containers:
+      - name: image-classifier
+        image: image-classifier:latest
+        ports:
+        - containerPort: 5000
+"""
+
 #: rule → the checkov check that enforces it (None: a course rule checkov has no check for).
 RULES: dict[str, str | None] = {
     "readiness probe": "CKV_K8S_9",
