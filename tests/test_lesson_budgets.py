@@ -28,7 +28,6 @@ OVER_BUDGET = {
     "07_serving_with_flask.ipynb": "#18",
     "09_containers.ipynb": "#18",
     "11_kubernetes.ipynb": "#18",
-    "12_edge_tpu.ipynb": "#18",
 }
 
 
