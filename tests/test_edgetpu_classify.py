@@ -27,7 +27,9 @@ from mlops_course.edgetpu import (
     get_scores,
     inference_times_ms,
     make_interpreter,
+    score_images,
     set_input,
+    top_margin,
 )
 from mlops_course.edgetpu import classify as cls
 from mlops_course.model_card import read_card
@@ -48,15 +50,6 @@ def int8():
     interpreter = make_interpreter(INT8, device="cpu")
     interpreter.allocate_tensors()
     return interpreter
-
-
-def scores_of(interpreter, images) -> np.ndarray:
-    rows = []
-    for image in images:
-        set_input(interpreter, image)
-        interpreter.invoke()
-        rows.append(get_scores(interpreter))
-    return np.array(rows)
 
 
 # --- backend selection: LiteRT's load_delegate, and only for a compiled model --------------
@@ -227,8 +220,8 @@ def test_set_input_quantizes_with_the_inputs_own_parameters(int8, split):
 def test_dequantized_int8_scores_agree_with_the_float_model(int8, split):
     float_model = make_interpreter(FP32, device="cpu")
     float_model.allocate_tensors()
-    q = scores_of(int8, split.x_test[:150])
-    f = scores_of(float_model, split.x_test[:150])
+    q = score_images(int8, split.x_test[:150])
+    f = score_images(float_model, split.x_test[:150])
     assert np.abs(q - f).max() < 0.06  # a few output steps (1/256) at most
     assert np.abs(q - f).mean() < 0.005
     assert (q.argmax(1) == f.argmax(1)).mean() >= 0.99
@@ -248,3 +241,19 @@ def test_cpu_accuracy_on_the_test_split_is_what_the_card_records(int8, split):
 def test_inference_times_cover_every_run(int8, split):
     times = inference_times_ms(int8, split.x_test[0], runs=4)
     assert len(times) == 4 and all(t > 0 for t in times)
+
+
+def test_score_images_gives_every_class_score_of_every_image(int8, split):
+    scores = score_images(int8, split.x_test[:20])
+    assert scores.shape == (20, 10)
+    for image, row in zip(split.x_test[:20], scores, strict=True):
+        by_id = {c.id: c.score for c in classify_image(int8, image, top_k=10)}
+        assert row.tolist() == [by_id[i] for i in range(10)]
+
+
+def test_top_margin_is_best_minus_second_best():
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.5, 0.0], [0.0, 0.1, 0.9]])
+    np.testing.assert_allclose(top_margin(scores), [0.5, 0.0, 0.8])
+    assert np.argsort(top_margin(scores), kind="stable").tolist() == [1, 0, 2]
+    with pytest.raises(ValueError, match="at least 2 scores"):
+        top_margin(np.array([0.2, 0.8]))

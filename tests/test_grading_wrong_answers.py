@@ -50,8 +50,10 @@ FLOAT_PRODUCT = (
 NO_CLIP = "np.clip(np.round(x / scale) + zero_point, 0, 255)", "(np.round(x / scale) + zero_point)"
 DROP = "100 * (accuracy(fp32_onnx) - accuracy(int8_onnx))"
 FRACTION = "accuracy(fp32_onnx) - accuracy(int8_onnx)"
-TOP1 = "top1 = float(np.mean([bool(ids) and ids[0] == label for ids, label in pairs]))"
-PERCENT = ("top1 = float(", "top1 = 100 * float("), ("in_top_k = float(", "in_top_k = 100 * float(")
+RECALL = "np.mean(predictions[labels == d] == d)"
+PRECISION = "np.mean(labels[predictions == d] == d)"  # divides by how often d is predicted
+SAME_FOR_ALL = "np.mean(predictions == labels)"  # the overall accuracy, ten times
+UNTRAINED = "train([", "tf.keras.Sequential([tf.keras.Input((8, 8, 1)), "  # never fitted
 WRONG = {  # lab: {submission: (defines, whole cell or (old, new) pairs, question that is lost)}
     "01_linear_regression_lab": {
         "lstsq_descent": ("gradient_descent", LSTSQ_DESCENT, "q3"),
@@ -71,8 +73,10 @@ WRONG = {  # lab: {submission: (defines, whole cell or (old, new) pairs, questio
         "drop_as_fraction": ("quantize_int8", [(DROP, FRACTION)], "q2"),
     },
     "12_edge_tpu_lab": {
-        "typed_top1": ("top_classes", [(TOP1, "top1 = 1.0")], "q3"),
-        "percent": ("top_classes", PERCENT, "q3"),
+        "precision": ("per_digit_accuracy", [(RECALL, PRECISION)], "q1"),
+        "overall_ten_times": ("per_digit_accuracy", [(RECALL, SAME_FOR_ALL)], "q1"),
+        "keeps_leaky": ("build_compatible", [("layers.ReLU()", "layers.LeakyReLU(0.1)")], "q3"),
+        "untrained": ("build_compatible", [UNTRAINED], "q3"),
     },
 }
 

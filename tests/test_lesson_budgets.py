@@ -26,7 +26,6 @@ OVER_BUDGET = {
     "02_logistic_regression.ipynb": "#18",
     "04_quantization_math.ipynb": "#18",
     "07_serving_with_flask.ipynb": "#18",
-    "12_edge_tpu.ipynb": "#18",
 }
 
 

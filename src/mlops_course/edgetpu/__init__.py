@@ -10,7 +10,9 @@
   course's Docker image) or print the exact commands; never a fake compiled file;
 - :mod:`~mlops_course.edgetpu.classify`: ``make_interpreter`` / ``get_classes`` in pycoral's
   style, with LiteRT's ``load_delegate`` on the Edge TPU for a compiled model (one holding the
-  ``edgetpu-custom-op``), else on the CPU with the reason recorded.
+  ``edgetpu-custom-op``), else on the CPU with the reason recorded;
+- :mod:`~mlops_course.edgetpu.timing`: the first call of a fresh interpreter against the steady
+  state (median, p99).
 
 Introduced in notebooks/12_edge_tpu.ipynb.
 """
@@ -24,10 +26,11 @@ from mlops_course.edgetpu.classify import (
     edgetpu_support,
     get_classes,
     get_scores,
-    inference_times_ms,
     load_edgetpu_delegate,
     make_interpreter,
+    score_images,
     set_input,
+    top_margin,
 )
 from mlops_course.edgetpu.compiler import (
     CompileLog,
@@ -38,6 +41,7 @@ from mlops_course.edgetpu.compiler import (
     parse_compiler_log,
 )
 from mlops_course.edgetpu.preflight import Preflight, PreflightError, preflight
+from mlops_course.edgetpu.timing import Timings, inference_times_ms, time_inference
 
 __all__ = [
     "Backend",
@@ -46,6 +50,7 @@ __all__ = [
     "CompileResult",
     "Preflight",
     "PreflightError",
+    "Timings",
     "backend_of",
     "classify_image",
     "compile_commands",
@@ -60,5 +65,8 @@ __all__ = [
     "make_interpreter",
     "parse_compiler_log",
     "preflight",
+    "score_images",
     "set_input",
+    "time_inference",
+    "top_margin",
 ]

@@ -16,7 +16,6 @@ unrelated project), so the course calls LiteRT directly. Introduced in notebooks
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -187,17 +186,26 @@ def classify_image(
     return get_classes(interpreter, top_k, score_threshold)
 
 
-def inference_times_ms(interpreter: Any, image: np.ndarray, runs: int = 5) -> list[float]:
-    """Wall-clock milliseconds of ``runs`` invocations on one image, the first one included.
+def score_images(interpreter: Any, images: np.ndarray) -> np.ndarray:
+    """Dequantized scores of every image, one row each, from one model call per image.
 
-    Introduced in notebooks/12_edge_tpu.ipynb, like the "INFERENCE TIME" listing of Coral's
-    classification example: the first run also pays one-time costs (on the Edge TPU, loading the
-    model into its memory).
+    Introduced in notebooks/12_edge_tpu.ipynb (the least confident digits).
     """
-    set_input(interpreter, image)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+    rows = []
+    for image in images:
+        set_input(interpreter, image)
         interpreter.invoke()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+        rows.append(get_scores(interpreter))
+    return np.array(rows).reshape(len(rows), -1)
+
+
+def top_margin(scores: np.ndarray) -> np.ndarray:
+    """Per row, the best score minus the second best: small means the model hesitated.
+
+    Introduced in notebooks/12_edge_tpu.ipynb. ``scores`` has one row per image.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise ValueError(f"need one row of at least 2 scores per image, got shape {scores.shape}")
+    best_two = np.sort(scores, axis=1)[:, -2:]
+    return best_two[:, 1] - best_two[:, 0]
