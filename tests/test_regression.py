@@ -226,3 +226,17 @@ def test_breast_cancer_accuracy_close_to_sklearn():
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_numerical_gradient_matches_a_known_gradient():
+    def f(t):
+        return float(t[0] ** 2 + 3 * t[0] * t[1])
+
+    theta = np.array([1.5, -2.0])
+    np.testing.assert_allclose(reg.numerical_gradient(f, theta), [2 * 1.5 - 6.0, 4.5], atol=1e-6)
+
+
+@pytest.mark.parametrize("theta, eps", [([np.nan], 1e-6), ([1.0], 0.0), ([[1.0]], 1e-6)])
+def test_numerical_gradient_rejects_bad_input(theta, eps):
+    with pytest.raises(ValueError, match=r"theta|eps"):
+        reg.numerical_gradient(lambda t: 0.0, theta, eps)

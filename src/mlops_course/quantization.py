@@ -27,7 +27,7 @@ MAX_BITS = 16
 INT32_MAX = 2**31 - 1
 # Worst product of two int8 values: (−128)·(−128) = 2^14. A sum of K of them stays within int32
 # while K · 2^14 ≤ 2^31 − 1, so K ≤ 131071 = 2^17 − 1. (With narrow-range operands in −127…127,
-# as quantize_symmetric produces, the bound K · 127 · 127 < 2^31 would allow K ≤ 133143; we use
+# as quantize_symmetric produces, K · 127 · 127 ≤ 2^31 − 1 would allow K ≤ 133144; we use
 # the bound that holds for every int8 value.)
 MAX_INT8_PRODUCT = 128 * 128
 MAX_K = INT32_MAX // MAX_INT8_PRODUCT

@@ -27,6 +27,7 @@ __all__ = [
     "logistic_gradient",
     "logistic_hypothesis",
     "normal_equation",
+    "numerical_gradient",
     "predict_linear",
     "predict_logistic",
     "sigmoid",
@@ -139,6 +140,19 @@ def normal_equation(X: object, y: object) -> Array:
     _, X, y = _check(np.zeros(X.shape[1]), X, y)
     theta, *_ = np.linalg.lstsq(X, y, rcond=None)
     return theta
+
+
+def numerical_gradient(f: Callable[[Array], float], theta: object, eps: float = 1e-6) -> Array:
+    """Central differences (f(θ + εeⱼ) − f(θ − εeⱼ)) / 2ε for every parameter j.
+
+    The check an analytic gradient must pass before it is trusted.
+    Introduced in notebooks/01_linear_regression.ipynb; reused in 02_logistic_regression.ipynb.
+    """
+    theta = _as_finite("theta", theta, 1)
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive number, got {eps}")
+    steps = eps * np.eye(len(theta))  # one row per parameter
+    return np.array([(f(theta + step) - f(theta - step)) / (2 * eps) for step in steps])
 
 
 def batch_gradient_descent(
