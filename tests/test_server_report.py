@@ -9,7 +9,6 @@ import pytest
 
 from mlops_course import request_time, server_report
 
-
 NAMES = ("setup", "encoding", "clients", "batch", "samples_per_s", "p50_ms", "p99_ms")
 
 
