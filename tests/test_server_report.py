@@ -50,9 +50,11 @@ def test_breakdown_adds_up_to_the_end_to_end_time():
     codec = {"encode request": 1.0, "decode request": 2.0, "encode answer": 0.5}
     parts = request_time.breakdown(codec, 3.0, 10.0)
     assert list(parts) == list(request_time.PIECES)
-    assert parts["HTTP and the rest"] == pytest.approx(3.5)
+    assert parts["HTTP, client, the rest"] == pytest.approx(3.5)
     assert sum(parts.values()) == pytest.approx(10.0)
-    assert request_time.breakdown(dict.fromkeys(parts, 0.0), 20.0, 10.0)["HTTP and the rest"] == 0
+    assert (
+        request_time.breakdown(dict.fromkeys(parts, 0.0), 20.0, 10.0)["HTTP, client, the rest"] == 0
+    )
 
 
 def test_breakdown_refuses_a_meaningless_time():

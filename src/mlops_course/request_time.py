@@ -2,7 +2,8 @@
 
 Introduced in notebooks/08_measuring_a_server.ipynb. Each piece is timed in-process (median of
 repeated calls, :func:`mlops_course.bench.latency_ms`); what the end-to-end latency measured over
-HTTP leaves unexplained is HTTP itself: the connection, headers, routing and the client's Python.
+HTTP leaves unexplained is HTTP itself (connection, headers, routing) and the client library's
+own Python work.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import numpy as np
 
 from mlops_course.bench import latency_ms
 
-PIECES = ("encode request", "decode request", "inference", "encode answer", "HTTP and the rest")
+PIECES = (
+    "encode request",
+    "decode request",
+    "inference",
+    "encode answer",
+    "HTTP, client, the rest",
+)
 
 
 def median_ms(fn: Callable[[], object], repeats: int = 50) -> float:
@@ -47,7 +54,7 @@ def breakdown(codec: dict[str, float], inference_ms: float, end_to_end_ms: float
     if end_to_end_ms <= 0 or inference_ms < 0:
         raise ValueError(f"times must be positive, got {inference_ms=} {end_to_end_ms=}")
     parts = {**codec, "inference": inference_ms}
-    parts["HTTP and the rest"] = max(0.0, end_to_end_ms - sum(parts.values()))
+    parts["HTTP, client, the rest"] = max(0.0, end_to_end_ms - sum(parts.values()))
     return {name: parts[name] for name in PIECES}
 
 
@@ -59,4 +66,4 @@ def plot_breakdown(pieces: dict[str, dict[str, float]], ax) -> None:
         ax.barh(list(pieces), widths, left=left, label=name)
         left += widths
     ax.set(xlabel="milliseconds per request (p50)", ylabel="encoding")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left")

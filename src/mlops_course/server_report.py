@@ -46,5 +46,7 @@ def plot_three_ways(table: pd.DataFrame, axes) -> None:
     for (setup, batch), group in table.groupby(["setup", "batch"]):
         style = "-" if batch == 64 else "--"
         axes[1].plot(group.clients, group.p99_ms, style, marker="o", label=f"{setup}, {batch}")
+    clients = sorted(table.clients.unique())
     axes[1].set(xscale="log", yscale="log", xlabel="concurrent clients", ylabel="p99 ms (log)")
-    axes[1].legend(fontsize=7)
+    axes[1].set_xticks(clients, [str(c) for c in clients])
+    axes[1].legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
