@@ -25,7 +25,6 @@ MAX_LINES = 20
 OVER_BUDGET = {
     "02_logistic_regression.ipynb": "#18",
     "04_quantization_math.ipynb": "#18",
-    "07_serving_with_flask.ipynb": "#18",
     "09_containers.ipynb": "#18",
     "11_kubernetes.ipynb": "#18",
     "12_edge_tpu.ipynb": "#18",
