@@ -26,19 +26,8 @@ is their throughput ratio when both keep the machine busy; it is printed beside 
 target and shows where the time goes (JSON encoding on both sides, HTTP handling, the client's
 own work). A setup that leaves a core idle (Python clients share one GIL) falls short of it.
 
-What profiling a worker found (lesson 07 points here). On a quiet 2-core machine a JSON request
-of 64 digits cost about 3.4 ms of CPU and a binary one 1.3 ms; the CNN is about 0.7 ms of each,
-so the protocol itself cost about 2.7 ms against 0.6 ms. Moving large bodies used to cost far
-more, for two reasons: werkzeug read the body 64 KiB at a time while gunicorn re-copied the
-buffered rest on every read (quadratic in the body size), and glibc's ``malloc`` handed each
-freed megabyte back to the kernel, so every copy landed in fresh pages and page-faulted. The
-server now reads the body in one call, which fixed the first. Three more tricks were measured
-with and without, in one run: tuning glibc's ``malloc`` to keep freed memory, answering the
-infer route in front of Flask, and padding the JSON header so that the tensor starts aligned.
-None changed a figure by 10 % once the mobilenet bodies were 221 KB of uint8 pixels rather than
-885 KB of floats, so none is in the server. For that model in-process ONNX Runtime spent about
-1.7 ms of CPU per batch of 8, the server about 2.15 ms and wrk 0.06 ms (about 3/4 of
-in-process); with a float32 input the server spent 2.4 ms and wrk 0.13 ms (about 2/3).
+What profiling a worker found, and the tricks measured and left out, is in
+``benchmarks/README.md`` (lesson 08 points there).
 
 Usage: ``python benchmarks/serving.py [--seconds 2] [--rounds 3]``
 """

@@ -5,7 +5,7 @@ result is throughput (requests and samples per second) and p50/p99 latency. The 
 the machine with the server, so on a 2-core laptop the numbers include the client's own cost:
 compare setups measured the same way, in the same run, as ratios.
 
-Introduced in notebooks/07_serving_with_flask.ipynb; ``benchmarks/serving.py`` uses it too.
+Introduced in notebooks/08_measuring_a_server.ipynb; ``benchmarks/serving.py`` uses it too.
 Client code (it needs ``requests`` and ``tritonclient``): the serving image does not ship it.
 """
 
@@ -53,7 +53,7 @@ def closed_loop(
 ) -> LoadResult:
     """Run ``clients`` threads, each with its own ``make_call()``, for ``seconds``.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb. Each thread builds its client and
+    Introduced in notebooks/08_measuring_a_server.ipynb. Each thread builds its client and
     warms up before the clock starts. A call that raises or returns False counts as an error.
     """
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -105,7 +105,7 @@ def closed_loop(
 
 def wire_array(x: np.ndarray) -> np.ndarray:
     """``x`` as the clients here send it: floats as little-endian FP32, integers as they are
-    (the heavy model takes UINT8 pixels). Introduced in notebooks/07_serving_with_flask.ipynb.
+    (the heavy model takes UINT8 pixels). Introduced in notebooks/08_measuring_a_server.ipynb.
     """
     x = np.asarray(x)
     dtype = np.dtype("<f4") if x.dtype.kind == "f" else x.dtype.newbyteorder("<")
@@ -132,7 +132,7 @@ def v2_body(x: np.ndarray, name: str, binary: bool) -> tuple[bytes, dict[str, st
 def triton_caller(url: str, model: str, x: np.ndarray, binary: bool) -> Call:
     """A call that sends ``x`` with ``tritonclient.http``, JSON or binary tensors both ways.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb. The tensor is encoded on every call,
+    Introduced in notebooks/08_measuring_a_server.ipynb. The tensor is encoded on every call,
     as a real client must, so the cost of JSON is counted on both sides.
     """
     import tritonclient.http as triton
@@ -156,7 +156,7 @@ def binary_header(x: np.ndarray, input_name: str, output_name: str) -> tuple[byt
     """The JSON header and HTTP headers of a binary infer request for the little-endian ``x``.
 
     The body is the header followed by ``x``'s bytes; the output comes back binary too.
-    Introduced in notebooks/07_serving_with_flask.ipynb.
+    Introduced in notebooks/08_measuring_a_server.ipynb.
     """
     tensor = {
         "name": input_name,
@@ -177,7 +177,7 @@ def binary_header(x: np.ndarray, input_name: str, output_name: str) -> tuple[byt
 def binary_output(body: bytes, header_length: str) -> np.ndarray:
     """The first output of a binary infer answer: its JSON header says shape and datatype.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb.
+    Introduced in notebooks/08_measuring_a_server.ipynb.
     """
     length = int(header_length)
     output = json.loads(body[:length])["outputs"][0]
@@ -188,7 +188,7 @@ def binary_output(body: bytes, header_length: str) -> np.ndarray:
 def binary_caller(url: str, model: str, x: np.ndarray) -> Call:
     """A lean Open Inference Protocol client: binary tensors both ways, one kept-alive connection.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb. It sends the JSON header and then the
+    Introduced in notebooks/08_measuring_a_server.ipynb. It sends the JSON header and then the
     array's own memory (no ``tobytes``, no concatenation): the kernel's copy is the only one.
     ``tritonclient`` copies a tensor three times in Python before sending it, which matters
     for large tensors when client and server share two cores (``benchmarks/serving.py``

@@ -14,7 +14,7 @@ instead of 885 KB as float32, which the server, its client and the network all p
 ``make model`` builds it (``python -m mlops_course.export all`` calls :func:`export_mobilenet`);
 ``python -m mlops_course.mobilenet --out models`` builds only this one. About 1.7 MB as ONNX.
 
-Introduced in notebooks/07_serving_with_flask.ipynb (``benchmarks/serving.py`` measures it).
+Introduced in notebooks/08_measuring_a_server.ipynb (``benchmarks/serving.py`` measures it).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def upsample_digits(x: np.ndarray, dtype: str = "float32") -> np.ndarray:
 
     Nearest-neighbour upsampling (each pixel becomes a 12×12 block), grey copied to RGB.
     ``float32`` keeps the values (what the network trains on); ``uint8`` gives the grey levels
-    0–16 that the exported model takes. Introduced in notebooks/07_serving_with_flask.ipynb;
+    0–16 that the exported model takes. Introduced in notebooks/08_measuring_a_server.ipynb;
     the model card records this recipe.
     """
     x = np.asarray(x, dtype=np.float32)
@@ -78,7 +78,7 @@ def upsample_digits(x: np.ndarray, dtype: str = "float32") -> np.ndarray:
 def build_mobilenet(seed: int = 0, alpha: float = ALPHA):
     """MobileNetV2 (``weights=None``, 96×96×3, 10 classes, softmax), seeded.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb. About 423k parameters at α=0.35
+    Introduced in notebooks/08_measuring_a_server.ipynb. About 423k parameters at α=0.35
     (the last 1×1 convolution keeps 1280 channels whatever α is).
     """
     tf = import_tensorflow()
@@ -102,7 +102,7 @@ def train_mobilenet(
 ) -> tuple[Any, dict[str, list[float]]]:
     """Train briefly on the upsampled digits; return ``(model, history)``.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb. Seeded, with TensorFlow's op
+    Introduced in notebooks/08_measuring_a_server.ipynb. Seeded, with TensorFlow's op
     determinism on, as :func:`mlops_course.train.train_digits_cnn`.
     """
     tf = import_tensorflow()
@@ -127,7 +127,7 @@ def train_mobilenet(
 def with_pixel_input(model: Any) -> Any:
     """``model`` behind a uint8 input of grey levels 0–16, scaled to [0, 1] inside the graph.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb. Keras' ``Rescaling`` layer casts and
+    Introduced in notebooks/08_measuring_a_server.ipynb. Keras' ``Rescaling`` layer casts and
     divides, so clients send one byte per pixel and never scale anything themselves.
     """
     tf = import_tensorflow()
@@ -139,7 +139,7 @@ def with_pixel_input(model: Any) -> Any:
 def mobilenet_to_onnx(model: Any, path: str | Path) -> Path:
     """ONNX via tf2onnx: input ``images`` (batch, 96, 96, 3) uint8, output ``probabilities``.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb; :func:`mlops_course.convert.keras_to_onnx`
+    Introduced in notebooks/08_measuring_a_server.ipynb; :func:`mlops_course.convert.keras_to_onnx`
     for the trained float model behind :func:`with_pixel_input` (its names do not depend on
     earlier conversions: :func:`mlops_course.convert.canonical_names`).
     """
@@ -205,7 +205,7 @@ def export_mobilenet(
 ) -> ModelCard:
     """Train and write ``out/mobilenet/<version>/{model.onnx, card.json}``.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb (``make model`` calls it). The folder
+    Introduced in notebooks/08_measuring_a_server.ipynb (``make model`` calls it). The folder
     is built beside the target and swapped in only when complete.
     """
     tf = import_tensorflow()

@@ -18,7 +18,8 @@ purpose, and the lesson explains it instead.
 ``python -m mlops_course.naive_server --port 5000 --model digits.keras`` (trains a one-epoch
 Keras CNN into ``--model`` first when the file does not exist; needs TensorFlow).
 
-Introduced in notebooks/07_serving_with_flask.ipynb; ``benchmarks/serving.py`` measures it.
+Introduced in notebooks/07_serving_with_flask.ipynb; notebooks/08_measuring_a_server.ipynb and
+``benchmarks/serving.py`` measure it.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ that long (a well-behaved client; ``honour_retry_after=False`` retries at once).
 says how long the probes took (p50, max), how many requests were accepted, refused, wrong or
 failed, and the longest wait for any answer. The clients share the machine with the server.
 
-Introduced in notebooks/07_serving_with_flask.ipynb (overload protection); the load test in
+Introduced in notebooks/08_measuring_a_server.ipynb (overload protection); the load test in
 ``tests/test_serving_overload_load.py`` uses it. Client code: the serving image does not ship it.
 """
 
@@ -156,7 +156,7 @@ def run_probe_load(
 ) -> ProbeLoadResult:
     """``clients`` threads send ``x`` for ``seconds`` while liveness and readiness are probed.
 
-    Introduced in notebooks/07_serving_with_flask.ipynb. ``expected`` is the model's output
+    Introduced in notebooks/08_measuring_a_server.ipynb. ``expected`` is the model's output
     for ``x`` computed in process; ``timeout`` bounds every request, ``probe_timeout`` every probe.
     ``client_nice`` lowers the clients' CPU priority: in a cluster they run on other machines,
     not on the server's CPU (here they share it).

@@ -7,7 +7,7 @@ same batch: what is left is what the protocol itself costs (HTTP, encoding and d
 sides), the number that compares JSON with binary tensors. Benchmark code, not server code: the
 serving image does not ship it.
 
-Introduced in notebooks/07_serving_with_flask.ipynb; ``benchmarks/serving.py`` uses it.
+Introduced in notebooks/08_measuring_a_server.ipynb; ``benchmarks/serving.py`` uses it.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ client or the load balancer retries, on this pod later or on another now. KServe
 and dropped first: gunicorn drains at most 64 KiB of an unread body and then closes the
 connection, and a client still sending a 1 MB batch would get a broken pipe, not the 503.
 
-Introduced in notebooks/07_serving_with_flask.ipynb.
+Introduced in notebooks/08_measuring_a_server.ipynb.
 """
 
 from __future__ import annotations
