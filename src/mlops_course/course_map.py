@@ -30,10 +30,10 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(4, "quantization_math", "Quantization math", "int8 scales, zero points, int8 matmul"),
     Lesson(5, "train_and_export", "Train and export", "Keras → ONNX, parity, model cards"),
     Lesson(6, "optimize_models", "Optimize models", "int8 ORT and TFLite, measured; pruning"),
-    Lesson(7, "serving_with_flask", "A correct model server", "load once, validate, health, gunicorn"),
-    Lesson(8, "measuring_a_server", "Measuring a server", "latency, throughput, overload, profiles"),
+    Lesson(7, "serving_with_flask", "A correct model server", "load once, validate, gunicorn"),
+    Lesson(8, "measuring_a_server", "Measuring a server", "latency, throughput, overload"),
     Lesson(9, "containers", "Build and run an image", "Dockerfiles, layers, caching, non-root"),
-    Lesson(10, "publishing_images", "Publish, scan, run on a GPU", "tags, registries, scans, GPUs"),
+    Lesson(10, "publishing_images", "Publish, scan, run on a GPU", "tags, registries, scans"),
     Lesson(11, "kubernetes", "Kubernetes", "Deployments, probes, autoscaling, canaries"),
     Lesson(12, "edge_tpu", "Edge TPU", "full-int8 TFLite, the compiler, CPU fallback"),
 )
