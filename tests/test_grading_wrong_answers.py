@@ -14,28 +14,26 @@ from paths import ROOT
 
 from mlops_course.grading import assign, queue, sandbox
 
-LSTSQ_DESCENT = """
-def gradient_descent(X, y, learning_rate, n_steps):
-    theta = np.linalg.lstsq(X, y, rcond=None)[0]
-    start, end = np.mean(y**2) / 2, np.sum((X @ theta - y) ** 2) / (2 * len(y))
-    return theta, np.geomspace(start, end, n_steps + 1)  # an invented, falling history
-"""
 COPIED_SKLEARN = """
-def scale_train_test(X_train, X_test):
-    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
-    return (X_train - mean) / std, (X_test - mean) / std, mean, std
+def to_original_units(Theta, mean, std):
+    coefs = Theta[1:] / std[:, None]
+    return Theta[0] - mean @ coefs, coefs
 
 
-def to_original_units(theta, mean, std):
-    coef = theta[1:] / std
-    return theta[0] - coef @ mean, coef
-
-
-learning_rate_q4, n_steps_q4 = 0.45, 3000
-_fit = LinearRegression().fit(Xd_train, yd_train)
-intercept_q4, coef_q4 = _fit.intercept_, _fit.coef_
-theta_q4 = np.zeros(Xd_train.shape[1] + 1)
+mean_q4, std_q4 = X.mean(axis=0), X.std(axis=0)
+learning_rate_q4, n_steps_q4 = 0.8, 200
+_fit = LinearRegression().fit(X, Y)
+intercepts_q4, coefs_q4 = _fit.intercept_, _fit.coef_.T
+Theta_q4 = np.zeros((4, 3))
 """
+ONE_SIDED = (
+    ("theta[index] = saved - eps\n            minus", "theta[index] = saved\n            minus"),
+    ("(plus - minus) / (2 * eps)", "(plus - minus) / eps"),
+)
+CHOSEN_ON_TEST = (
+    ("np.sort(p_train[y_train == 1])", "np.sort(p_test[y_test == 1])"),
+    ("recall_precision(p_train, y_train, t)", "recall_precision(p_test, y_test, t)"),
+)
 SHUFFLE_ONCE = (
     "    for _ in range(epochs):\n        order = rng.permutation(len(y))\n",
     "    order = rng.permutation(len(y))\n    for _ in range(epochs):\n",
@@ -56,10 +54,60 @@ SAME_FOR_ALL = "np.mean(predictions == labels)"  # the overall accuracy, ten tim
 UNTRAINED = "train([", "tf.keras.Sequential([tf.keras.Input((8, 8, 1)), "  # never fitted
 WRONG = {  # lab: {submission: (defines, whole cell or (old, new) pairs, question that is lost)}
     "01_linear_regression_lab": {
-        "lstsq_descent": ("gradient_descent", LSTSQ_DESCENT, "q3"),
-        "copied_sklearn": ("scale_train_test", COPIED_SKLEARN, "q4"),
+        "mean_over_entries": (
+            "cost_multi",
+            [("np.sum(residual**2) / (2 * len(Y))", "np.mean(residual**2) / 2")],
+            "q1",
+        ),
+        "forward_difference": (
+            "numerical_gradient",
+            [("(f(Theta + step) - f(Theta - step)) / (2", "(f(Theta + step) - f(Theta)) / (1")],
+            "q2",
+        ),
+        "penalised_intercept": ("ridge", [("penalty[0, 0] = 0.0", "pass")], "q3"),
+        "copied_sklearn": ("to_original_units", COPIED_SKLEARN, "q4"),
+    },
+    "02_logistic_regression_lab": {
+        "log_of_sigmoid": (
+            "log_sigmoid",
+            [("np.minimum(z, 0.0) - np.log1p(np.exp(-np.abs(z)))", "np.log(1 / (1 + np.exp(-z)))")],
+            "q1",
+        ),
+        "weights_every_example": (
+            "weighted_cross_entropy",
+            [("-np.mean(w * y", "-w * np.mean(y")],
+            "q2",
+        ),
+        "unweighted_training": (
+            "train_weighted",
+            [(" * (w * y + 1 - y)) / len(y)", ") / len(y)")],
+            "q3",
+        ),
+        "typed_threshold": (
+            "recall_precision",
+            [("threshold_q4 = max(", "threshold_q4 = 0.05 or max(")],
+            "q4",
+        ),
+        "chosen_on_test": ("recall_precision", CHOSEN_ON_TEST, "q4"),
     },
     "03_neural_networks_lab": {
+        "sigmoid_hidden": (
+            "forward_tanh",
+            [
+                (
+                    'a1 = np.tanh(X @ params["W1"].T + params["b1"])',
+                    'a1 = 1 / (1 + np.exp(-X @ params["W1"].T - params["b1"]))',
+                )
+            ],
+            "q1",
+        ),
+        "one_sided_difference": ("numerical_gradient", ONE_SIDED, "q2"),
+        "sigmoid_derivative": ("gradients_tanh", [("(1.0 - a1**2)", "a1 * (1.0 - a1)")], "q3"),
+        "returns_reference": (
+            "gradients_tanh",
+            [("    m = len(y)\n", "    return probes.tanh_gradients(params, X, y)\n")],
+            "q3",
+        ),
         "never_shuffles": ("sgd", [("rng.permutation(len(y))", "np.arange(len(y))")], "q4"),
         "last_batch_loss": ("sgd", [("np.mean(losses)", "losses[-1]")], "q4"),
         "shuffles_once": ("sgd", [SHUFFLE_ONCE], "q4"),

@@ -1,9 +1,11 @@
 """Probes for hidden lab tests that check how an answer was computed, not only its value.
 
 ``watching`` records the calls a student's function makes to a module (lab 03: the batches
-``sgd`` trains on and the losses it averages); ``ruined_by_int8`` and ``rerun`` run a student's
-measurement cells again on a model that int8 quantization ruins (lab 06: a typed-in
-``accuracy_drop`` of 0.0 stays 0.0, a measured one does not).
+``sgd`` trains on and the losses it averages); ``tanh_loss`` and ``tanh_gradients`` are the
+reference for lab 03's tanh network, derived from ``neural_net``'s tested sigmoid network;
+``ruined_by_int8`` and ``rerun`` run a student's measurement cells again on a model that int8
+quantization ruins (lab 06: a typed-in ``accuracy_drop`` of 0.0 stays 0.0, a measured one does
+not).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mlops_course import neural_net as nn
 
 
 class Recorder:
@@ -48,6 +52,34 @@ def watching(function, name: str) -> Iterator[list]:
         yield recorder.calls
     finally:
         namespace[name] = module
+
+
+def as_sigmoid(params: dict) -> dict:
+    """The tanh network ``params`` as ``neural_net``'s sigmoid network with the same outputs:
+    tanh(z) = 2σ(2z) − 1, so the hidden layer doubles and the output layer absorbs the − 1."""
+    W2 = np.asarray(params["W2"], dtype=float)
+    return {
+        "W1": 2.0 * np.asarray(params["W1"], dtype=float),
+        "b1": 2.0 * np.asarray(params["b1"], dtype=float),
+        "W2": 2.0 * W2,
+        "b2": np.asarray(params["b2"], dtype=float) - W2.sum(axis=1),
+    }
+
+
+def tanh_loss(params: dict, X: np.ndarray, y: np.ndarray) -> float:
+    """Mean softmax cross-entropy of the two-layer network with a tanh hidden layer (lab 03)."""
+    return nn.loss(as_sigmoid(params), X, y)
+
+
+def tanh_gradients(params: dict, X: np.ndarray, y: np.ndarray) -> dict:
+    """Exact gradients of :func:`tanh_loss`: ``nn.backward`` on :func:`as_sigmoid`, chained back."""
+    g = nn.backward(as_sigmoid(params), X, y)
+    return {
+        "W1": 2 * g["W1"],
+        "b1": 2 * g["b1"],
+        "W2": 2 * g["W2"] - g["b2"][:, None],
+        "b2": g["b2"],
+    }
 
 
 def ruined_by_int8(x_train: np.ndarray, y_train: np.ndarray, path: Path) -> Path:
