@@ -46,6 +46,8 @@ FLOAT_PRODUCT = (
     ("np.round(acc * (s_x * s_w / s_y))", "np.round(x @ W / s_y)"),
 )
 NO_CLIP = "np.clip(np.round(x / scale) + zero_point, 0, 255)", "(np.round(x / scale) + zero_point)"
+INPUT_NAME = "name = session.get_inputs()[0].name"
+ONE_FILE = "(folder, file_name, ", '(folder, "model.onnx", '
 DROP = "100 * (accuracy(fp32_onnx) - accuracy(int8_onnx))"
 FRACTION = "accuracy(fp32_onnx) - accuracy(int8_onnx)"
 RECALL = "np.mean(predictions[labels == d] == d)"
@@ -115,6 +117,14 @@ WRONG = {  # lab: {submission: (defines, whole cell or (old, new) pairs, questio
     "04_quantization_math_lab": {
         "no_clip": ("quantize_uint8", [NO_CLIP], "q2"),
         "float_product": ("int8_linear", FLOAT_PRODUCT, "q3"),
+    },
+    "05_train_and_export_lab": {
+        "hard_coded_input": ("parity", [(INPUT_NAME, 'name = "images"')], "q1"),
+        "loose_tolerance": ("parity", [("TOLERANCE = 1e-5", "TOLERANCE = 1e-3")], "q1"),
+        "card_of_one_file": ("wine_card", [ONE_FILE], "q2"),
+        "all_rows_counted": ("wine_card", [('"n_train": len(x_train)', '"n_train": 178')], "q2"),
+        "zipmap_kept": ("classifier_to_onnx", [('"zipmap": False', '"zipmap": True')], "q3"),
+        "fixed_batch": ("classifier_to_onnx", [("[None, 13]", "[45, 13]")], "q3"),
     },
     "06_optimize_models_lab": {
         "typed_drop": ("quantize_int8", [(DROP, "0.0")], "q2"),
