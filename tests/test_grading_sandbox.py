@@ -55,13 +55,13 @@ import glob, shutil
 found = []
 for path in glob.glob({root!r} + "/solutions/*.ipynb") + glob.glob({checkout!r} + "/solu*/*"):
     try:
-        if "use len(y) for m, not a constant" in open(path).read():
+        if "avoid hard-coding 20 examples" in open(path).read():
             found.append(path)
     except OSError:
         pass
 if found:  # the hidden tests give the answer away
-    def compute_cost(theta, X, y):
-        return reg.linear_cost(theta, X, y)
+    def cost_multi(Theta, A, Y):
+        return np.sum((A @ Theta - Y) ** 2) / (2 * len(Y))
     try:
         shutil.copy(found[0], {loot!r} + "/hidden.ipynb")
     except OSError:
@@ -177,21 +177,21 @@ def corpus(tmp: Path, sandboxed: bool) -> dict:
         "port": port,
         "victim": str(subs / "honest" / solution.name),
     }
-    setup = "load_diabetes("
+    setup = "load_linnerud("
     submissions = {
         "honest": solved,
         "rewrite_tests": with_cell(
             blank, setup, REWRITE_TESTS.replace("FAKE_ROOT", repr(paths["root"]))
         ),
-        "read_hidden": with_cell(blank, "def compute_cost", READ_HIDDEN.format(**paths)),
+        "read_hidden": with_cell(blank, "def cost_multi", READ_HIDDEN.format(**paths)),
         "touch_other": with_cell(blank, setup, TOUCH_OTHER.format(**paths)),
         "touch_repo": with_cell(blank, setup, TOUCH_REPO.format(**paths)),
         "detached": with_cell(solved, setup, detached(LATER.format(**paths), marker)),
         "server": with_cell(solved, setup, detached(SERVE.format(**paths), marker)),
     }
     if sandboxed:  # the limits are the same without the sandbox: grade these once
-        submissions["endless_loop"] = replacing(solved, "gradient_descent", ENDLESS)
-        submissions["memory_bomb"] = replacing(solved, "compute_gradient", BOMB)
+        submissions["endless_loop"] = replacing(solved, "ridge", ENDLESS)
+        submissions["memory_bomb"] = replacing(solved, "gradient_multi", BOMB)
     for student, nb in submissions.items():
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / solution.name)
