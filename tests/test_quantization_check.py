@@ -3,6 +3,8 @@ the lesson's figures draw what they are given."""
 
 from __future__ import annotations
 
+import logging
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -49,6 +51,13 @@ def test_ort_static_dynamic_and_uint8_scales():
     np.testing.assert_allclose(static["x_scale"], s_x, rtol=1e-5)
     assert int(static["x_zero_point"]) == int(z_x) and static["x_zero_point"].dtype == np.int8
     assert unsigned["x_zero_point"].dtype == np.uint8 and "x_scale" not in dynamic
+
+
+def test_quantizing_leaves_the_root_logger_level_as_it_was(caplog):
+    """Silencing ORT's advice must not silence every later warning in the process."""
+    caplog.set_level(logging.WARNING)  # restored by pytest after the test
+    check.ort_quantized_initializers(check.dense_onnx(W, B))
+    assert logging.getLogger().level == logging.WARNING
 
 
 @pytest.mark.parametrize(

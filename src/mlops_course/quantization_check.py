@@ -123,14 +123,19 @@ def ort_quantized_initializers(
 
     if activation_type not in ("QInt8", "QUInt8"):
         raise ValueError(f"activation_type must be 'QInt8' or 'QUInt8', got {activation_type!r}")
-    logging.getLogger().setLevel(logging.ERROR)  # ORT's "consider pre-processing" advice
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "quantized.onnx"
-        onnx.save(model, src)
-        if calib is None:
-            ortq.quantize_dynamic(src, dst)
-        else:
-            reader = calibration_reader(np.asarray(calib, dtype=np.float32), BATCH, "x")
-            kind = getattr(ortq.QuantType, activation_type)
-            ortq.quantize_static(src, dst, reader, activation_type=kind)
-        return {t.name: numpy_helper.to_array(t) for t in onnx.load(dst).graph.initializer}
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # ORT's "consider pre-processing" advice
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = Path(tmp) / "float.onnx", Path(tmp) / "quantized.onnx"
+            onnx.save(model, src)
+            if calib is None:
+                ortq.quantize_dynamic(src, dst)
+            else:
+                reader = calibration_reader(np.asarray(calib, dtype=np.float32), BATCH, "x")
+                kind = getattr(ortq.QuantType, activation_type)
+                ortq.quantize_static(src, dst, reader, activation_type=kind)
+            return {t.name: numpy_helper.to_array(t) for t in onnx.load(dst).graph.initializer}
+    finally:
+        root.setLevel(level)
