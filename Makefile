@@ -40,6 +40,9 @@ export ORT_DISABLE_TELEMETRY := 1
 
 NOTEBOOK_DIRS := notebooks solutions
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# make test's pytest-xdist workers: one per core, at most 4 (each may hold a 1.5 GB notebook).
+# tests/conftest.py groups what must share a worker; TEST_WORKERS=0 runs everything in-process.
+TEST_WORKERS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 
 .PHONY: help setup lab test test-one-core test-fast execute labs labs-check bench model edgetpu serve docker-build docker-test docker-arm64 \
   lint format lock platforms drift clean
@@ -73,7 +76,7 @@ lab: setup ## Start JupyterLab on the course (PORT=8888)
 	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_course_tour.ipynb $(LAB_ARGS)
 
 test: setup labs-check ## Every check: unit tests, notebooks (nbval), labs; then test-one-core
-	$(PY) -m pytest $(NBVAL_ARGS) --durations=15
+	$(PY) -m pytest $(NBVAL_ARGS) -n $(TEST_WORKERS) --dist loadgroup --durations=15
 	$(MAKE) --no-print-directory test-one-core
 
 # The notebooks that train or convert models, run again on one core: their stored outputs must

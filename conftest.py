@@ -1,5 +1,5 @@
-"""Repository-wide pytest settings: what nbval collects, per-notebook durations, and a check
-that the run leaves no process behind.
+"""Repository-wide pytest settings: what nbval collects, per-notebook durations, a check that
+the run leaves no process behind, and how ``make test`` groups tests over its workers.
 
 The check: at the start of the session, ``MLOPS_COURSE_TEST_SESSION`` is set to a value unique
 to this run, so every process the run starts carries it in its environment (servers, kernels,
@@ -11,9 +11,19 @@ run fails. Only this run's processes are looked at: another run on the same mach
 another ``make test``) carries another value, and a server someone started by hand carries none.
 A child started with an environment of its own (``env=`` without ``os.environ``) is seen only
 while it descends from pytest. Needs psutil (in dev.lock; the check is skipped without it).
+
+The groups (``make test`` runs ``pytest -n N --dist loadgroup``, pytest-xdist): a group runs on
+one worker, in order.
+- A file is a group: its module fixtures are built once, and a notebook's cells share one kernel.
+- A lab's tests (``[NN_name_lab]``) are their own group, so the twelve labs spread across workers.
+- Everything that drives the Docker engine (``tests/test_docker*.py``, lessons and labs 09 and
+  10) is one group, so builds and containers never race each other.
+xdist's own ``loadgroup`` reads ``xdist_group`` marks through a node-ID rewrite that pytest 9.2
+ignores (pytest-dev/pytest-xdist#1386), so the groups are derived from node IDs here.
 """
 
 import os
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -121,3 +131,31 @@ def pytest_sessionfinish(session):
             reporter.write_line(line)
     if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+DOCKER = re.compile(r"(^|/)(tests/test_docker\w*\.py|(notebooks|solutions)/(09|10)_\w*\.ipynb)$")
+LAB = re.compile(r"\[(\d\d_\w+_lab)\]$")
+
+
+def group_of(nodeid: str) -> str:
+    """The group of the test ``nodeid`` (``path::name[params]``)."""
+    path = nodeid.split("::", 1)[0]
+    if DOCKER.search(path):
+        return "docker"
+    lab = LAB.search(nodeid)
+    return f"{path}[{lab.group(1)}]" if lab else path
+
+
+@pytest.hookimpl(optionalhook=True)  # the course image has pytest without xdist
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """xdist's scope scheduling, with :func:`group_of` as the scope."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return GroupScheduling(config, log)
