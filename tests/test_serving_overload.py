@@ -23,6 +23,7 @@ ROUTES = {  # every bounded route, with a valid body for it
     "/v1/models/digits:predict": {"json": GOOD},
 }
 PROBES = ("/v2/health/live", "/v2/health/ready", "/metrics")
+STUCK_S = 30  # how long the gate holds requests in the model; "at once" is well before that
 
 
 class Gate:
@@ -35,7 +36,7 @@ class Gate:
         def slow(x):
             with self.lock:
                 self.inside += 1
-            self.opened.wait(30)
+            self.opened.wait(STUCK_S)
             return predict(x)
 
         return slow
@@ -86,14 +87,14 @@ def test_beyond_the_bound_a_request_gets_503_with_retry_after_at_once(full, rout
     message = assert_clean_error(answer, 503)
     assert answer.headers["Retry-After"] == str(RETRY_AFTER)
     assert "busy" in message and f"{BOUND} inference requests" in message
-    assert seconds < 1.0 and gate.inside == BOUND  # refused without waiting or running
+    assert seconds < STUCK_S / 2 and gate.inside == BOUND  # refused without waiting or running
 
 
 def test_probes_and_metrics_answer_while_the_bound_is_full(full):
     app, _, _ = full
     for path in PROBES:
         answer, seconds = timed(lambda path=path: app.test_client().get(path))
-        assert answer.status_code == 200 and seconds < 1.0, path
+        assert answer.status_code == 200 and seconds < STUCK_S / 2, path
 
 
 def test_refusals_and_requests_in_flight_are_in_the_metrics(full):
