@@ -76,7 +76,8 @@ lab: setup ## Start JupyterLab on the course (PORT=8888)
 	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_course_tour.ipynb $(LAB_ARGS)
 
 test: setup labs-check ## Every check: unit tests, notebooks (nbval), labs; then test-one-core
-	$(PY) -m pytest $(NBVAL_ARGS) -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	$(PY) -m pytest $(NBVAL_ARGS) -n $(TEST_WORKERS) --dist loadgroup --durations=15 -m "not serial"
+	$(PY) -m pytest tests -m serial
 	$(MAKE) --no-print-directory test-one-core
 
 # The notebooks that train or convert models, run again on one core: their stored outputs must

@@ -19,14 +19,16 @@ one worker, in order.
 - Everything that drives the Docker engine (``tests/test_docker*.py``, lessons and labs 09 and
   10) is one group, so builds and containers never race each other.
 xdist's own ``loadgroup`` reads ``xdist_group`` marks through a node-ID rewrite that pytest 9.2
-ignores (pytest-dev/pytest-xdist#1386), so the groups are derived from node IDs here.
+ignores (pytest-dev/pytest-xdist#1386), so the groups are derived from node IDs here. Tests that
+share a node ID (schemathesis gives one to every API operation) would run once under xdist, so
+the run stops on them; they are marked ``serial`` and run after the workers, in one process.
 """
 
 import os
 import re
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,18 @@ def group_of(nodeid: str) -> str:
         return "docker"
     lab = LAB.search(nodeid)
     return f"{path}[{lab.group(1)}]" if lab else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """Stop when tests share a node ID: xdist would run only one of them."""
+    shared = sorted(nodeid for nodeid, n in Counter(ids).items() if n > 1)
+    if shared:
+        pytest.exit(
+            f"{len(shared)} node ID(s) name several tests, so xdist would run one of each "
+            f"(first: {shared[0]}); mark the module with pytest.mark.serial",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.hookimpl(optionalhook=True)  # the course image has pytest without xdist

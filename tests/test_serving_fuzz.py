@@ -30,6 +30,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 FAST = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+# schemathesis gives each API operation's test the same node ID, so xdist would run only one:
+# make test runs this module after its workers, in one process.
+pytestmark = pytest.mark.serial
 
 
 @pytest.mark.slow
