@@ -41,7 +41,7 @@ export ORT_DISABLE_TELEMETRY := 1
 NOTEBOOK_DIRS := notebooks solutions
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 # make test's pytest-xdist workers: one per core, at most 4 (each may hold a 1.5 GB notebook).
-# tests/conftest.py groups what must share a worker; TEST_WORKERS=0 runs everything in-process.
+# The root conftest.py groups what must share a worker; TEST_WORKERS=0 runs all in one process.
 TEST_WORKERS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 
 .PHONY: help setup lab test test-one-core test-fast execute labs labs-check bench model edgetpu serve docker-build docker-test docker-arm64 \
