@@ -1,5 +1,6 @@
 """quiet_stderr: C-level writes to fd 2 vanish inside the block and come back after it."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -7,12 +8,12 @@ import textwrap
 
 import pytest
 
-from mlops_course.quiet import quiet_stderr
+from mlops_course.quiet import quiet_logger, quiet_stderr
 
 CHILD = textwrap.dedent(
     """
     import os
-    from mlops_course.quiet import quiet_stderr
+    from mlops_course.quiet import quiet_logger, quiet_stderr
 
     os.write(2, b"before\\n")
     with quiet_stderr():
@@ -27,16 +28,15 @@ CHILD = textwrap.dedent(
 )
 
 
-def run_child() -> str:
+def run_child(code: str = CHILD) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, check=True
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
-    return result.stderr
 
 
 def test_fd2_writes_inside_the_block_are_discarded():
-    err = run_child()
+    err = run_child().stderr
     assert "E0000" not in err
     assert err.splitlines() == ["before", "after", "restored after an error"]
 
@@ -46,7 +46,7 @@ def test_the_descriptor_is_restored_and_no_descriptor_leaks():
     child = textwrap.dedent(
         """
         import os
-        from mlops_course.quiet import quiet_stderr
+        from mlops_course.quiet import quiet_logger, quiet_stderr
 
         before, opened = os.fstat(2), sorted(os.listdir("/proc/self/fd"))
         with quiet_stderr():
@@ -58,13 +58,18 @@ def test_the_descriptor_is_restored_and_no_descriptor_leaks():
     )
     if not os.path.isdir("/proc/self/fd"):
         pytest.skip("no /proc/self/fd here to count open descriptors")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, env=env, check=True
-    ).stdout
-    assert out.split() == ["True", "True"]
+    assert run_child(child).stdout.split() == ["True", "True"]
 
 
 def test_exceptions_inside_the_block_propagate():
     with pytest.raises(RuntimeError, match="kept"), quiet_stderr():
         raise RuntimeError("kept")
+
+
+def test_a_quieted_logger_gets_its_level_back_even_after_an_error():
+    logger = logging.getLogger("mlops_course.test_quiet")
+    logger.setLevel(logging.INFO)
+    with pytest.raises(RuntimeError), quiet_logger(logger):
+        assert logger.level == logging.ERROR
+        raise RuntimeError("kept")
+    assert logger.level == logging.INFO

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlops_course.data import DIGITS_SHAPE
+from mlops_course.quiet import quiet_logger
 from mlops_course.runtime import import_onnxruntime, import_tensorflow
 
 INPUT_NAME = "images"
@@ -109,12 +110,8 @@ def export_saved_model(model: Any, folder: str | Path) -> Path:
     Introduced in notebooks/05_train_and_export.ipynb. It is the input to the TFLite converter.
     """
     tf = import_tensorflow()
-    logger, level = tf.get_logger(), tf.get_logger().level
-    logger.setLevel("ERROR")  # silence "INFO: Assets written to ..."
-    try:
+    with quiet_logger(tf.get_logger()):  # silence "INFO: Assets written to ..."
         model.export(str(folder), verbose=False)
-    finally:
-        logger.setLevel(level)
     return Path(folder)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from mlops_course.convert import calibration_reader
-from mlops_course.quiet import quiet_stderr
+from mlops_course.quiet import quiet_logger, quiet_stderr
 from mlops_course.runtime import import_onnxruntime, import_tensorflow
 
 BATCH = 20  # calibration batch size; min/max calibration gives the same ranges for any batch
@@ -123,19 +123,14 @@ def ort_quantized_initializers(
 
     if activation_type not in ("QInt8", "QUInt8"):
         raise ValueError(f"activation_type must be 'QInt8' or 'QUInt8', got {activation_type!r}")
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # ORT's "consider pre-processing" advice
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            src, dst = Path(tmp) / "float.onnx", Path(tmp) / "quantized.onnx"
-            onnx.save(model, src)
-            if calib is None:
-                ortq.quantize_dynamic(src, dst)
-            else:
-                reader = calibration_reader(np.asarray(calib, dtype=np.float32), BATCH, "x")
-                kind = getattr(ortq.QuantType, activation_type)
-                ortq.quantize_static(src, dst, reader, activation_type=kind)
-            return {t.name: numpy_helper.to_array(t) for t in onnx.load(dst).graph.initializer}
-    finally:
-        root.setLevel(level)
+    # ORT logs "consider pre-processing" advice through the root logger.
+    with quiet_logger(logging.getLogger()), tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "float.onnx", Path(tmp) / "quantized.onnx"
+        onnx.save(model, src)
+        if calib is None:
+            ortq.quantize_dynamic(src, dst)
+        else:
+            reader = calibration_reader(np.asarray(calib, dtype=np.float32), BATCH, "x")
+            kind = getattr(ortq.QuantType, activation_type)
+            ortq.quantize_static(src, dst, reader, activation_type=kind)
+        return {t.name: numpy_helper.to_array(t) for t in onnx.load(dst).graph.initializer}

@@ -12,6 +12,7 @@ Introduced in notebooks/05_train_and_export.ipynb (training) and used in 06_opti
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -37,3 +38,14 @@ def quiet_stderr() -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(saved, STDERR_FD)
         os.close(saved)
+
+
+@contextmanager
+def quiet_logger(logger: logging.Logger, level: int | str = logging.ERROR) -> Iterator[None]:
+    """Drop ``logger``'s records below ``level`` inside the block; restore its level after it."""
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from mlops_course.convert import INPUT_NAME, convert_tflite
+from mlops_course.quiet import quiet_logger
 from mlops_course.runtime import import_tensorflow
 
 
@@ -31,12 +32,8 @@ def export_fixed_batch(model: Any, folder: str | Path, batch: int = 1) -> Path:
     """
     tf = import_tensorflow()
     spec = tf.TensorSpec((batch, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)
-    logger, level = tf.get_logger(), tf.get_logger().level
-    logger.setLevel("ERROR")  # silence "INFO: Assets written to ..."
-    try:
+    with quiet_logger(tf.get_logger()):  # silence "INFO: Assets written to ..."
         model.export(str(folder), verbose=False, input_signature=[spec])
-    finally:
-        logger.setLevel(level)
     return Path(folder)
 
 
