@@ -202,8 +202,15 @@ def attack(tmp: Path, isolation: str) -> dict:
     paths = corpus(tmp, sandboxed=bool(isolation))
     watched = (paths["root"], paths["subs"], paths["loot"], CHECKOUT / "src")
     before = fingerprint(*watched)
-    scratch = {p.name for p in Path("/tmp").glob("mlops-grading-*")}
-    grades = queue.grade(paths["root"], paths["subs"], jobs=2, isolation=isolation, limits=LIMITS)
+    # The grader's scratch goes under a parent of this run's own (TMPDIR, as an instructor could
+    # set it): other tests grading at the same time keep theirs elsewhere.
+    scratch = Path(tempfile.mkdtemp(prefix="grading-scratch-"))
+    scratch.chmod(0o711)  # like /tmp: the sandbox's user may pass through, not list
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(scratch))
+        grades = queue.grade(
+            paths["root"], paths["subs"], jobs=2, isolation=isolation, limits=LIMITS
+        )
     queue.write_csv(grades, paths["csv"])
     written = paths["csv"].read_text()
     alive = survivors(paths["marker"])
@@ -216,8 +223,9 @@ def attack(tmp: Path, isolation: str) -> dict:
         "csv_rewritten": paths["csv"].read_text() != written,
         "survivors": alive,
         "serving": serving,
-        "scratch_left": {p.name for p in Path("/tmp").glob("mlops-grading-*")} - scratch,
+        "scratch_left": sorted(p.name for p in scratch.iterdir()),
     }
+    shutil.rmtree(scratch)
     for pid in survivors(paths["marker"]):  # the control run's leftovers, started by this test
         os.kill(pid, signal.SIGKILL)
     return result
@@ -241,7 +249,7 @@ def test_every_attack_is_contained(sandboxed):
         assert scores[blank] == 0, f"{blank} gained points: {sandboxed['scores'][blank]}"
     assert sandboxed["changed"] == [], "no file outside the sandbox changes"
     assert not sandboxed["csv_rewritten"] and sandboxed["survivors"] == []
-    assert not sandboxed["serving"] and sandboxed["scratch_left"] == set()
+    assert not sandboxed["serving"] and sandboxed["scratch_left"] == []
 
 
 def test_limits_cost_one_question_not_the_submission(sandboxed):
