@@ -41,8 +41,12 @@ def _batches(calib: np.ndarray) -> Iterator[list[np.ndarray]]:
 @contextlib.contextmanager
 def _quiet(tf: Any) -> Iterator[None]:
     """Hide the converter's notes: Python warnings and logs, stdout, C++ lines on stderr."""
-    tf.get_logger().setLevel("ERROR")
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), quiet_stderr():
+    with (
+        quiet_logger(tf.get_logger()),
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        quiet_stderr(),
+    ):
         warnings.simplefilter("ignore")
         yield
 
