@@ -60,18 +60,11 @@ def test_quantizing_leaves_the_root_logger_level_as_it_was(caplog):
     assert logging.getLogger().level == logging.WARNING
 
 
-def test_converting_leaves_the_tensorflow_logger_level_as_it_was():
+def test_converting_leaves_the_tensorflow_logger_level_as_it_was(caplog):
     """Hiding the converter's notes must not hide TensorFlow's later warnings in the notebook."""
-    from mlops_course.runtime import import_tensorflow
-
-    logger = import_tensorflow().get_logger()
-    saved = logger.level
-    logger.setLevel(logging.INFO)
-    try:
-        check.dense_tflite_int8(W, B, CALIB)
-        assert logger.level == logging.INFO
-    finally:
-        logger.setLevel(saved)
+    caplog.set_level(logging.INFO, logger="tensorflow")  # restored by pytest after the test
+    check.dense_tflite_int8(W, B, CALIB)
+    assert logging.getLogger("tensorflow").level == logging.INFO
 
 
 @pytest.mark.parametrize(

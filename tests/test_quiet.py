@@ -13,7 +13,7 @@ from mlops_course.quiet import quiet_logger, quiet_stderr
 CHILD = textwrap.dedent(
     """
     import os
-    from mlops_course.quiet import quiet_logger, quiet_stderr
+    from mlops_course.quiet import quiet_stderr
 
     os.write(2, b"before\\n")
     with quiet_stderr():
@@ -46,7 +46,7 @@ def test_the_descriptor_is_restored_and_no_descriptor_leaks():
     child = textwrap.dedent(
         """
         import os
-        from mlops_course.quiet import quiet_logger, quiet_stderr
+        from mlops_course.quiet import quiet_stderr
 
         before, opened = os.fstat(2), sorted(os.listdir("/proc/self/fd"))
         with quiet_stderr():
